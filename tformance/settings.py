@@ -95,6 +95,9 @@ else:
     from tformance.embedded_db import embedded_database_settings
 
     DATABASES = {"default": embedded_database_settings(DATA_DIR)}
+# Lets two test runs share one server (each names its own test database).
+if os.environ.get("TFORMANCE_TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TFORMANCE_TEST_DB_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery ----------------------------------------------------------
