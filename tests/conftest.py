@@ -6,6 +6,18 @@ from django.core.cache import cache
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_tasks_run_in_process():
+    """Tasks run eagerly in tests, also when REDIS_URL names a broker.
+
+    The real-worker test (tests/integration/test_celery_worker.py) switches this off for itself.
+    """
+    from tformance.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with an empty cache (shared Redis in CI, local memory otherwise)."""

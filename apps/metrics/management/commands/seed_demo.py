@@ -1,0 +1,52 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from pathlib import Path
+
+from django.utils import timezone
+
+from apps.metrics.demo import DemoSpec, seed_demo, write_demo_reports
+
+
+class Command(BaseCommand):
+    help = "Replace the demo teams (demo-1…demo-N) with deterministic demo data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--teams", type=int, default=3)
+        parser.add_argument("--members", type=int, default=50, help="members per team")
+        parser.add_argument("--prs", type=int, default=10_000, help="pull requests per team")
+        parser.add_argument("--days", type=int, default=90, help="length of the history, ending at --end-date")
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--end-date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD, default today")
+        parser.add_argument(
+            "--reports-dir",
+            type=Path,
+            default=None,
+            help="also record the day before --end-date's Copilot reports here, for serve_github_stub",
+        )
+
+    def handle(self, *args, **options):
+        for name in ("teams", "members", "days"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be at least 1")
+        if options["prs"] < 0:
+            raise CommandError("--prs must not be negative")
+        spec = DemoSpec(
+            teams=options["teams"],
+            members=options["members"],
+            prs=options["prs"],
+            days=options["days"],
+            seed=options["seed"],
+            end_date=options["end_date"],
+        )
+        for seeded in seed_demo(spec):
+            self.stdout.write(
+                f"{seeded.team.slug} ({seeded.team.name}): {seeded.members} members, {seeded.prs} PRs, "
+                f"{seeded.reviews} reviews, {seeded.commits} commits, {seeded.surveys} surveys, "
+                f"{seeded.usage_rows} Copilot days"
+            )
+        if options["reports_dir"] is not None:
+            day = (spec.end_date or timezone.now().date()) - dt.timedelta(days=1)
+            count = write_demo_reports(options["reports_dir"], day=day)
+            self.stdout.write(f"Recorded {count} Copilot reports for {day} under {options['reports_dir']}")

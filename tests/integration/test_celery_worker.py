@@ -1,0 +1,77 @@
+"""A real Celery worker process, consuming from the real Redis broker, runs a task end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from apps.metrics.models import WeeklyMetrics
+from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
+from tformance.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+UTC = dt.timezone.utc
+
+pytestmark = [
+    pytest.mark.celery_worker,
+    pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL: CI's second run sets it"),
+]
+
+
+def database_url() -> str:
+    """The test database, as a URL the worker process can use."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_queue():
+    """Start `celery worker` on a queue of its own; stop it afterwards."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tformance", "worker", "--pool=solo", "--concurrency=1",
+         "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    yield queue
+    worker.terminate()
+    try:
+        output, _ = worker.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        output, _ = worker.communicate()
+    print(output)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_aggregates_a_teams_week_from_a_queued_task(worker_queue, monkeypatch):
+    """The task is queued on Redis, picked up by a separate worker process, and its rows land in PostgreSQL."""
+    team = TeamFactory()
+    member = TeamMemberFactory(team=team)
+    PullRequestFactory(team=team, author=member, merged_at=dt.datetime(2026, 11, 18, 12, tzinfo=UTC))
+    PullRequestFactory(team=team, author=member, merged_at=dt.datetime(2026, 11, 19, 12, tzinfo=UTC))
+    monkeypatch.setattr(app.conf, "task_always_eager", False)
+
+    app.send_task(
+        "apps.metrics.tasks.aggregate_team_weekly_metrics_task",
+        args=[team.id, "2026-11-16"],
+        queue=worker_queue,
+    )
+
+    deadline = time.monotonic() + 60
+    while not WeeklyMetrics.objects.filter(team=team).exists() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    row = WeeklyMetrics.objects.get(team=team, member=member, week_start=dt.date(2026, 11, 16))
+    assert row.prs_merged == 2
+    assert row.avg_cycle_time_hours == Decimal("24.00")
