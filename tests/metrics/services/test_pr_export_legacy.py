@@ -1,0 +1,161 @@
+"""PR CSV export: columns, row formatting, formula neutralisation, the legacy row source and the CSV stream."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+
+from apps.metrics.models import PullRequest
+from apps.metrics.services import pr_export
+from apps.metrics.services.pr_export import EXPORT_HEADER, format_export_row, iter_pr_export_rows, stream_pr_export_csv
+from apps.metrics.services.pr_export import legacy
+from apps.metrics.services.pr_list import PRFilters
+from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
+
+UTC = dt.timezone.utc
+
+
+def test_entry_point_reexports_legacy():
+    """The package entry point serves the legacy row source until the rollout wraps it."""
+    assert pr_export.iter_pr_export_rows is legacy.iter_pr_export_rows
+
+
+def test_header_is_exactly_the_sixteen_columns():
+    """The header row is fixed: these 16 names in this order."""
+    assert EXPORT_HEADER == [
+        "Title", "Repository", "Author", "State", "Cycle Time (hours)", "Review Time (hours)", "Lines Added",
+        "Lines Deleted", "Review Rounds", "Comments", "AI Assisted", "AI Tools", "Jira Key", "Created At",
+        "Merged At", "GitHub URL",
+    ]
+
+
+def test_row_formatting():
+    """Decimals with two places, Yes/No, tools comma-joined, datetimes as ISO 8601 in UTC (whatever zone given)."""
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    pr = PullRequestFactory.build(
+        title="Add export", github_repo="acme/web", github_pr_id=42, state=PullRequest.State.MERGED,
+        cycle_time_hours=Decimal("12.5"), review_time_hours=Decimal("3.25"), additions=120, deletions=30,
+        review_rounds=2, total_comments=7, is_ai_assisted=True, ai_tools_detected=["copilot", "cursor"],
+        jira_key="ACME-7", pr_created_at=dt.datetime(2026, 11, 17, 10, 0, tzinfo=berlin),
+        merged_at=dt.datetime(2026, 11, 18, 9, 30, 15, tzinfo=UTC),
+    )
+    assert format_export_row(pr=pr, author_name="Alice Adams") == [
+        "Add export", "acme/web", "Alice Adams", "merged", "12.50", "3.25", "120", "30", "2", "7", "Yes",
+        "copilot, cursor", "ACME-7", "2026-11-17T09:00:00+00:00", "2026-11-18T09:30:15+00:00",
+        "https://github.com/acme/web/pull/42",
+    ]
+
+
+def test_missing_values_are_empty_cells():
+    """None (no author, no times, no counts) becomes an empty cell; False is "No"; no tools is empty."""
+    pr = PullRequestFactory.build(
+        title="WIP", github_repo="acme/api", github_pr_id=5, state=PullRequest.State.OPEN, merged_at=None,
+        pr_created_at=dt.datetime(2026, 11, 17, 10, 0, tzinfo=UTC), first_review_at=None, cycle_time_hours=None,
+        review_time_hours=None, review_rounds=None, total_comments=None, additions=0, deletions=0,
+        is_ai_assisted=False, ai_tools_detected=[], jira_key="",
+    )
+    assert format_export_row(pr=pr, author_name=None) == [
+        "WIP", "acme/api", "", "open", "", "", "0", "0", "", "", "No", "", "", "2026-11-17T10:00:00+00:00", "",
+        "https://github.com/acme/api/pull/5",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("title", "cell"),
+    [
+        ("=HYPERLINK(\"http://evil\",\"x\")", "'=HYPERLINK(\"http://evil\",\"x\")"),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("Fix = sign in parser", "Fix = sign in parser"),
+    ],
+)
+def test_formula_prefixes_are_neutralised(title, cell):
+    """A cell starting with =, +, -, @, tab or carriage return gets a leading quote; other text is untouched."""
+    pr = PullRequestFactory.build(title=title, github_pr_id=1)
+    assert format_export_row(pr=pr, author_name="Alice")[0] == cell
+
+
+def test_every_text_cell_is_neutralised():
+    """Author names, tools and Jira keys are user-controlled too and get the same treatment."""
+    pr = PullRequestFactory.build(title="ok", github_pr_id=1, ai_tools_detected=["=evil()"], jira_key="@cmd")
+    row = format_export_row(pr=pr, author_name="-Mallory")
+    assert (row[2], row[11], row[12]) == ("'-Mallory", "'=evil()", "'@cmd")
+
+
+@pytest.mark.django_db
+def test_rows_follow_the_filters_and_list_order(team, other_team):
+    """All matching PRs (no paging), newest merge first, other teams' PRs never included; no header row."""
+    alice = TeamMemberFactory(team=team, display_name="Alice")
+    PullRequestFactory(team=team, author=alice, title="older", is_ai_assisted=True,
+                       merged_at=dt.datetime(2026, 11, 17, tzinfo=UTC))
+    PullRequestFactory(team=team, author=alice, title="newer", is_ai_assisted=True,
+                       merged_at=dt.datetime(2026, 11, 19, tzinfo=UTC))
+    PullRequestFactory(team=team, author=alice, title="not ai", is_ai_assisted=False)
+    PullRequestFactory(team=other_team, title="theirs", is_ai_assisted=True)
+
+    rows = list(iter_pr_export_rows(team=team, filters=PRFilters(is_ai_assisted=True)))
+
+    assert [(row[0], row[2]) for row in rows] == [("newer", "Alice"), ("older", "Alice")]
+
+
+@pytest.mark.django_db
+def test_pr_without_author_has_empty_author_cell(team):
+    """A PR whose author is unknown (null) exports an empty Author cell."""
+    PullRequestFactory(team=team, author=None, title="orphan")
+    [row] = iter_pr_export_rows(team=team, filters=PRFilters())
+    assert (row[0], row[2]) == ("orphan", "")
+
+
+def _team_with_prs(count: int, *, authorless: int = 0):
+    team = TeamFactory()
+    author = TeamMemberFactory(team=team)
+    PullRequestFactory.create_batch(count, team=team, author=author)
+    PullRequestFactory.create_batch(authorless, team=team, author=None)
+    return team
+
+
+@pytest.mark.django_db
+def test_query_count_is_one_plus_one_per_pr_with_author(django_assert_num_queries):
+    """The legacy N+1: one query for the PRs, then one author lookup per PR that has an author.
+
+    3 PRs -> 4 queries, 12 PRs -> 13; PRs without author add rows but no query.
+    """
+    small, large = _team_with_prs(3, authorless=2), _team_with_prs(12)
+    with django_assert_num_queries(4):
+        assert len(list(iter_pr_export_rows(team=small, filters=PRFilters()))) == 5
+    with django_assert_num_queries(13):
+        assert len(list(iter_pr_export_rows(team=large, filters=PRFilters()))) == 12
+
+
+@pytest.mark.django_db
+def test_stream_yields_header_then_one_csv_line_per_pr(team):
+    """The stream is text: the header line first, then one CRLF-terminated CSV line per PR, quoted per RFC 4180."""
+    alice = TeamMemberFactory(team=team, display_name="Alice")
+    PullRequestFactory(team=team, author=alice, title='Fix "quotes", commas', github_repo="acme/api",
+                       github_pr_id=9, merged_at=dt.datetime(2026, 11, 18, 12, 0, tzinfo=UTC),
+                       cycle_time_hours=Decimal("24.00"), review_time_hours=Decimal("4.00"), jira_key="")
+
+    lines = list(stream_pr_export_csv(team=team, filters=PRFilters()))
+
+    assert lines == [
+        "Title,Repository,Author,State,Cycle Time (hours),Review Time (hours),Lines Added,Lines Deleted,"
+        "Review Rounds,Comments,AI Assisted,AI Tools,Jira Key,Created At,Merged At,GitHub URL\r\n",
+        '"Fix ""quotes"", commas",acme/api,Alice,merged,24.00,4.00,30,10,1,2,No,,,'
+        "2026-11-17T12:00:00+00:00,2026-11-18T12:00:00+00:00,https://github.com/acme/api/pull/9\r\n",
+    ]
+    assert list(csv.reader(io.StringIO("".join(lines))))[1][0] == 'Fix "quotes", commas'
+
+
+@pytest.mark.django_db
+def test_stream_of_no_prs_is_just_the_header(team):
+    """With nothing to export the stream still yields the header line."""
+    lines = list(stream_pr_export_csv(team=team, filters=PRFilters()))
+    assert lines == [",".join(EXPORT_HEADER) + "\r\n"]
