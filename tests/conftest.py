@@ -5,6 +5,8 @@ from django.core.cache import cache
 
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _celery_tasks_run_in_process():

@@ -1,0 +1,1 @@
+"""Integration services: fetch external data, validate it, store it for one team."""

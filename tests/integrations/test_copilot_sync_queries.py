@@ -1,0 +1,121 @@
+"""Query counts of the legacy Copilot writer: the "before" of the performance plan.
+
+Exact counts at two report sizes (3 and 9 users) show the per-record growth:
+the member lookup, then update_or_create (a savepoint, SELECT … FOR UPDATE,
+and for a new row a nested savepoint around the INSERT), inside one
+transaction (its savepoint and release make the constant 2 in tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from apps.integrations.github.stub_server import write_recorded_report
+from apps.integrations.services.copilot_sync import CopilotUsageRecord, sync_copilot_metrics, sync_copilot_usage
+from apps.metrics.models import AIUsageDaily
+from tests.factories import AIUsageDailyFactory, GitHubIntegrationFactory, TeamMemberFactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.date(2025, 10, 1)
+
+
+def records_for_new_members(team, count: int) -> list[CopilotUsageRecord]:
+    members = TeamMemberFactory.create_batch(count, team=team)
+    return [CopilotUsageRecord(login=m.github_username, day=DAY, shown=10, accepted=3) for m in members]
+
+
+def records_for_existing_rows(team, count: int) -> list[CopilotUsageRecord]:
+    rows = AIUsageDailyFactory.create_batch(count, team=team, date=DAY)
+    return [CopilotUsageRecord(login=row.member.github_username, day=DAY, shown=10, accepted=3) for row in rows]
+
+
+def test_three_new_rows_take_23_queries(team, django_assert_num_queries):
+    """2 + 7 per record when every row is new."""
+    records = records_for_new_members(team, 3)
+
+    with django_assert_num_queries(23):
+        result = sync_copilot_usage(team=team, records=records)
+
+    assert result == {"records": 3, "stored": 3, "unmatched": 0}
+
+
+def test_nine_new_rows_take_65_queries(team, django_assert_num_queries):
+    """Six more records, 42 more queries: the legacy N+1."""
+    records = records_for_new_members(team, 9)
+
+    with django_assert_num_queries(65):
+        result = sync_copilot_usage(team=team, records=records)
+
+    assert result == {"records": 9, "stored": 9, "unmatched": 0}
+
+
+def test_three_updated_rows_take_17_queries(team, django_assert_num_queries):
+    """2 + 5 per record when every row already exists (no insert savepoint)."""
+    records = records_for_existing_rows(team, 3)
+
+    with django_assert_num_queries(17):
+        sync_copilot_usage(team=team, records=records)
+
+    assert AIUsageDaily.objects.filter(team=team, suggestions_shown=10, suggestions_accepted=3).count() == 3
+
+
+def test_nine_updated_rows_take_47_queries(team, django_assert_num_queries):
+    """Six more existing rows, 30 more queries."""
+    records = records_for_existing_rows(team, 9)
+
+    with django_assert_num_queries(47):
+        sync_copilot_usage(team=team, records=records)
+
+    assert AIUsageDaily.objects.filter(team=team, suggestions_shown=10, suggestions_accepted=3).count() == 9
+
+
+def test_an_unmatched_login_costs_one_lookup(team, django_assert_num_queries):
+    """3 new rows plus 2 unknown logins: 23 + 2."""
+    records = records_for_new_members(team, 3) + [
+        CopilotUsageRecord(login="stranger-1", day=DAY, shown=1, accepted=1),
+        CopilotUsageRecord(login="stranger-2", day=DAY, shown=1, accepted=1),
+    ]
+
+    with django_assert_num_queries(25):
+        result = sync_copilot_usage(team=team, records=records)
+
+    assert result == {"records": 5, "stored": 3, "unmatched": 2}
+
+
+def write_report_for_new_members(team, report_root, count: int) -> None:
+    members = TeamMemberFactory.create_batch(count, team=team)
+    records = [
+        {
+            "user_login": m.github_username,
+            "day": "2025-10-01",
+            "code_generation_activity_count": 10,
+            "code_acceptance_activity_count": 3,
+        }
+        for m in members
+    ]
+    write_recorded_report(report_root, org="acme", day=DAY, records=records)
+
+
+def test_a_full_sync_of_three_users_takes_25_queries(team, github_stub, report_root, django_assert_num_queries):
+    """The orchestration adds two queries to the writer: load the integration, save its sync status."""
+    GitHubIntegrationFactory(team=team, org_slug="acme")
+    write_report_for_new_members(team, report_root, 3)
+
+    with django_assert_num_queries(25):
+        summary = sync_copilot_metrics(team=team, day=DAY)
+
+    assert summary.stored == 3
+
+
+def test_a_full_sync_of_nine_users_takes_67_queries(team, github_stub, report_root, django_assert_num_queries):
+    """Same two extra queries; the growth is all in the per-record writer."""
+    GitHubIntegrationFactory(team=team, org_slug="acme")
+    write_report_for_new_members(team, report_root, 9)
+
+    with django_assert_num_queries(67):
+        summary = sync_copilot_metrics(team=team, day=DAY)
+
+    assert summary.stored == 9

@@ -1,0 +1,1 @@
+"""Test helpers that run real loopback servers (Sentry ingest) and their pytest fixtures."""
