@@ -159,6 +159,10 @@ WAFFLE_FLAG_MODEL = "flags.Flag"
 WAFFLE_CREATE_MISSING_FLAGS = False
 # flags.admin registers the flag admin with the team list; waffle's own would hide it.
 WAFFLE_ENABLE_ADMIN_PAGES = False
+# waffle's shipped migrations create its own Flag tables even when the model is
+# swapped (django-waffle issue 338); those orphan tables then block test flushes.
+# These migrations are waffle's models as they are, with Flag marked swappable.
+MIGRATION_MODULES = {"waffle": "flags.waffle_migrations"}
 
 # --- Logging -------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

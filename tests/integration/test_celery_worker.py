@@ -54,14 +54,21 @@ def worker_queue():
     print(output)
 
 
+@pytest.fixture
+def queue_for_real():
+    """Send tasks to the broker instead of running them in-process, for this test only."""
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True
+
+
 @pytest.mark.django_db(transaction=True)
-def test_worker_aggregates_a_teams_week_from_a_queued_task(worker_queue, monkeypatch):
+def test_worker_aggregates_a_teams_week_from_a_queued_task(worker_queue, queue_for_real):
     """The task is queued on Redis, picked up by a separate worker process, and its rows land in PostgreSQL."""
     team = TeamFactory()
     member = TeamMemberFactory(team=team)
     PullRequestFactory(team=team, author=member, merged_at=dt.datetime(2026, 11, 18, 12, tzinfo=UTC))
     PullRequestFactory(team=team, author=member, merged_at=dt.datetime(2026, 11, 19, 12, tzinfo=UTC))
-    monkeypatch.setattr(app.conf, "task_always_eager", False)
 
     app.send_task(
         "apps.metrics.tasks.aggregate_team_weekly_metrics_task",
