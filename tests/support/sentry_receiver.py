@@ -15,9 +15,11 @@ import re
 import threading
 import zlib
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import sentry_sdk
+
+from tformance.loopback import LoopbackHTTPServer
 
 ENVELOPE_PATH = re.compile(r"^/api/(?P<project>[^/]+)/envelope/?$")
 
@@ -74,19 +76,15 @@ def parse_envelope(raw: bytes, *, project: str = "") -> Envelope:
     return Envelope(project=project, header=json.loads(header_line), items=tuple(items), raw=raw)
 
 
-class SentryReceiver:
+class SentryReceiver(LoopbackHTTPServer):
     """A real HTTP server on 127.0.0.1 (ephemeral port) collecting Sentry envelopes."""
+
+    thread_name = "sentry-receiver"
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._envelopes: list[Envelope] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
+        super().__init__(_handler_for(self))
 
     def dsn(self, project: str = "1") -> str:
         return f"http://public@127.0.0.1:{self.port}/{project}"
@@ -120,26 +118,6 @@ class SentryReceiver:
         with self._condition:
             self._envelopes.append(envelope)
             self._condition.notify_all()
-
-    def start(self) -> SentryReceiver:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sentry-receiver", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> SentryReceiver:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
 
 def _decompress(body: bytes, encoding: str) -> bytes:

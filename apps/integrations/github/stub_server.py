@@ -29,8 +29,10 @@ import threading
 import urllib.parse
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tformance.loopback import LoopbackHTTPServer
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ def write_recorded_report(
     return path
 
 
-class StubGitHubServer:
+class StubGitHubServer(LoopbackHTTPServer):
     """A real HTTP server on 127.0.0.1 serving recorded Copilot reports.
 
     Use as a context manager (`with StubGitHubServer(root) as stub: stub.base_url`)
@@ -83,20 +85,15 @@ class StubGitHubServer:
     foreground. Port 0 picks a free ephemeral port.
     """
 
+    thread_name = "github-stub"
+
     def __init__(self, root: Path, *, host: str = "127.0.0.1", port: int = 0, expected_token: str | None = None):
         self.root = Path(root)
         self.expected_token = expected_token
         self._lock = threading.Lock()
         self._scripted: dict[str, deque[ScriptedResponse]] = {API: deque(), DOWNLOAD: deque()}
         self._requests: list[ReceivedRequest] = []
-        self._thread: threading.Thread | None = None
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(_handler_for(self), host=host, port=port)
 
     @property
     def requests(self) -> list[ReceivedRequest]:
@@ -120,30 +117,6 @@ class StubGitHubServer:
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
-
-    def start(self) -> StubGitHubServer:
-        # A short poll interval keeps stop() quick; shutdown() waits for the current poll.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="github-stub", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> StubGitHubServer:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # --- used by the request handler ---------------------------------------------
 
