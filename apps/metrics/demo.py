@@ -3,7 +3,7 @@
 The same seed and end date always produce the same rows. Shapes the
 dashboard should show: a few null authors, inactive members and bots,
 surveys with and without answers, reverts and hotfixes, AI adoption that
-grows over the period, Copilot usage for most members on working days.
+grows over the period, Copilot usage for most members on working days and for a few at weekends.
 """
 
 from __future__ import annotations
@@ -79,9 +79,14 @@ def demo_slug(index: int) -> str:
     return f"demo-{index + 1}"
 
 
+def demo_end_date(spec: DemoSpec) -> dt.date:
+    """The last day of demo history: the spec's, else yesterday (UTC), so no timestamp lies in the future."""
+    return spec.end_date or timezone.now().date() - dt.timedelta(days=1)
+
+
 def seed_demo(spec: DemoSpec) -> list[SeededTeam]:
     """Replace the demo teams (slugs demo-1…demo-N) with freshly generated data, atomically."""
-    end_date = spec.end_date or timezone.now().date()
+    end_date = demo_end_date(spec)
     seeded = []
     with transaction.atomic():
         Team.objects.filter(slug__in=[demo_slug(i) for i in range(spec.teams)]).delete()
@@ -238,9 +243,11 @@ def _seed_team(rng: random.Random, index: int, spec: DemoSpec, end_date: dt.date
     copilot_users = [m for position, m in enumerate(active_humans) if position % 7 != 6]
     for offset in range(spec.days):
         day = end_date - dt.timedelta(days=offset)
-        if day.weekday() >= 5:
-            continue
+        weekend = day.weekday() >= 5
         for member in copilot_users:
+            # Some people code at weekends too, far fewer than on working days.
+            if weekend and rng.random() > 0.25:
+                continue
             shown = 0 if rng.random() < 0.08 else rng.randint(20, 300)
             accepted = int(shown * rng.uniform(0.15, 0.45))
             usage.append(

@@ -85,3 +85,32 @@ def test_bad_sizes_are_refused_before_anything_changes():
     with pytest.raises(CommandError, match="--members must be at least 1"):
         call_command("seed_demo", "--members", "0", stdout=io.StringIO())
     assert fingerprint() == before
+
+
+@pytest.mark.django_db
+def test_recorded_demo_reports_replay_through_the_real_sync(tmp_path, settings):
+    """make demo's path: seed with --reports-dir, serve them on loopback, sync: every seeded row matches, one login does not."""
+    from apps.integrations.github.stub_server import StubGitHubServer
+
+    call_command("seed_demo", *SMALL, "--reports-dir", str(tmp_path), stdout=io.StringIO())
+    team = Team.objects.get(slug="demo-1")
+    day = dt.date(2026, 11, 20)
+    seeded = {
+        (row.member_id, row.suggestions_shown, row.suggestions_accepted)
+        for row in AIUsageDaily.objects.filter(team=team, date=day)
+    }
+    assert len(seeded) > 5
+    AIUsageDaily.objects.filter(team=team, date=day).delete()
+    settings.GITHUB_RETRY_BACKOFF = 0
+
+    out = io.StringIO()
+    with StubGitHubServer(tmp_path) as stub:
+        settings.GITHUB_API_URL = stub.base_url
+        call_command("sync_copilot", "--team", "demo-1", "--day", "2026-11-20", stdout=out)
+
+    synced = {
+        (row.member_id, row.suggestions_shown, row.suggestions_accepted)
+        for row in AIUsageDaily.objects.filter(team=team, date=day)
+    }
+    assert synced == seeded
+    assert f"{len(seeded)} stored, 1 unmatched" in out.getvalue()

@@ -1,12 +1,9 @@
 import datetime as dt
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pathlib import Path
-
-from django.utils import timezone
-
-from apps.metrics.demo import DemoSpec, seed_demo, write_demo_reports
+from apps.metrics.demo import DemoSpec, demo_end_date, seed_demo, write_demo_reports
 
 
 class Command(BaseCommand):
@@ -18,12 +15,17 @@ class Command(BaseCommand):
         parser.add_argument("--prs", type=int, default=10_000, help="pull requests per team")
         parser.add_argument("--days", type=int, default=90, help="length of the history, ending at --end-date")
         parser.add_argument("--seed", type=int, default=42)
-        parser.add_argument("--end-date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD, default today")
+        parser.add_argument(
+            "--end-date",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="last day of history, YYYY-MM-DD; default yesterday (UTC)",
+        )
         parser.add_argument(
             "--reports-dir",
             type=Path,
             default=None,
-            help="also record the day before --end-date's Copilot reports here, for serve_github_stub",
+            help="also record the Copilot reports of the last day here, for serve_github_stub",
         )
 
     def handle(self, *args, **options):
@@ -47,6 +49,6 @@ class Command(BaseCommand):
                 f"{seeded.usage_rows} Copilot days"
             )
         if options["reports_dir"] is not None:
-            day = (spec.end_date or timezone.now().date()) - dt.timedelta(days=1)
+            day = demo_end_date(spec)
             count = write_demo_reports(options["reports_dir"], day=day)
             self.stdout.write(f"Recorded {count} Copilot reports for {day} under {options['reports_dir']}")
