@@ -1,19 +1,193 @@
-from django.db import models
+from __future__ import annotations
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import models, transaction
+from django.db.models import OuterRef
 from waffle.models import AbstractUserFlag
+from waffle.utils import get_cache, keyfmt
+
+from flags.percent import team_in_percentage
+
+# Per flag: (ids of teams listed on, ids of teams blocked), cached beside waffle's own flag entry.
+TEAM_IDS_CACHE_KEY = "flag:%s:team-ids"
+
+
+def decide(
+    *, flag_name: str, everyone: bool | None, percent, team_id: int | None, listed: bool, blocked: bool
+) -> bool:
+    """Whether a rollout flag is on for one team. Precedence, strongest first:
+
+    everyone = False (kill switch) → off; no team → everyone's value;
+    team blocked (per-team rollback) → off; everyone = True → on;
+    team listed → on; team inside the team percentage → on; else off.
+    """
+    if everyone is False:
+        return False
+    if team_id is None:
+        return bool(everyone)
+    if blocked:
+        return False
+    if everyone:
+        return True
+    return listed or team_in_percentage(flag_name, team_id, percent)
+
+
+def describe_flag_mode(everyone: bool | None, percent) -> str:
+    """The flag-wide part of its state, for the audit log and `rollout status`."""
+    if everyone is False:
+        return "off for everyone (killed)"
+    if everyone is True:
+        return "on for everyone"
+    if percent:
+        return f"listed teams + {percent}% of teams"
+    return "listed teams only"
 
 
 class Flag(AbstractUserFlag):
-    """waffle's flag with a per-team switch (WAFFLE_FLAG_MODEL = "flags.Flag").
+    """waffle's flag with per-team switches (WAFFLE_FLAG_MODEL = "flags.Flag").
 
-    The rollout behaviour (team lists, team percentage, audit) is built on
-    this model; it exists from the first migration because a swappable model
-    cannot be swapped later.
+    For registered rollout flags, whether the flag is on is decided per team
+    (see decide()); users, groups, superusers and waffle's random percentage
+    play no part. Other flag names keep waffle's behaviour.
     """
 
     teams = models.ManyToManyField(
-        "teams.Team", blank=True, related_name="flags", help_text="Activate this flag for these teams."
+        "teams.Team", blank=True, related_name="flags", help_text="On for these teams."
+    )
+    blocked_teams = models.ManyToManyField(
+        "teams.Team",
+        blank=True,
+        related_name="blocked_flags",
+        help_text="Off for these teams whatever the percentage or everyone says (per-team rollback).",
     )
 
     class Meta(AbstractUserFlag.Meta):
         verbose_name = "Flag"
         verbose_name_plural = "Flags"
+
+    # --- caching -----------------------------------------------------------------
+
+    def get_flush_keys(self, flush_keys: list[str] | None = None) -> list[str]:
+        keys = super().get_flush_keys(flush_keys)
+        keys.append(keyfmt(TEAM_IDS_CACHE_KEY, self.name))
+        return keys
+
+    def flush_now_and_on_commit(self) -> None:
+        # Now, so this process sees the change at once (also inside tests' transactions);
+        # again on commit, in case another process cached the old rows in between.
+        self.flush()
+        transaction.on_commit(self.flush)
+
+    def save(self, *args, **kwargs) -> None:
+        # waffle flushes on commit; flushing now too lets this process see its own change at once.
+        super().save(*args, **kwargs)
+        self.flush()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self.flush()
+        return result
+
+    def team_id_sets(self) -> tuple[frozenset[int], frozenset[int]]:
+        """(listed team ids, blocked team ids), from the cache when warm."""
+        if not self.pk:
+            return frozenset(), frozenset()
+        cache = get_cache()
+        key = keyfmt(TEAM_IDS_CACHE_KEY, self.name)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        # One query for both lists, without joining them against each other.
+        listed, blocked = (
+            Flag.objects.filter(pk=self.pk)
+            .annotate(
+                listed=ArraySubquery(Flag.teams.through.objects.filter(flag_id=OuterRef("pk")).values("team_id")),
+                blocked=ArraySubquery(
+                    Flag.blocked_teams.through.objects.filter(flag_id=OuterRef("pk")).values("team_id")
+                ),
+            )
+            .values_list("listed", "blocked")
+            .get()
+        )
+        value = (frozenset(listed), frozenset(blocked))
+        cache.add(key, value)
+        return value
+
+    # --- evaluation --------------------------------------------------------------
+
+    def is_on_for_team(self, team) -> bool:
+        if not self.pk:
+            return False
+        team_id = getattr(team, "pk", None)
+        if self.everyone is False or team_id is None:
+            return decide(
+                flag_name=self.name, everyone=self.everyone, percent=self.percent,
+                team_id=team_id, listed=False, blocked=False,
+            )
+        listed, blocked = self.team_id_sets()
+        return decide(
+            flag_name=self.name, everyone=self.everyone, percent=self.percent,
+            team_id=team_id, listed=team_id in listed, blocked=team_id in blocked,
+        )
+
+    def is_active(self, request, read_only: bool = False) -> bool | None:
+        """waffle's entry point (flag_is_active, template tags): rollout flags answer for request.team."""
+        from flags.registry import ROLLOUT_FLAGS
+
+        if self.name not in ROLLOUT_FLAGS:
+            return super().is_active(request, read_only=read_only)
+        from flags.evaluation import record_evaluation
+
+        result = self.is_on_for_team(getattr(request, "team", None))
+        record_evaluation(self.name, result)
+        return result
+
+
+class FlagAuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Flag audit entries are append-only")
+
+    def delete(self):
+        raise TypeError("Flag audit entries are append-only")
+
+
+class FlagAudit(models.Model):
+    """One change of a flag's state: who, when, which team (or all), before → after, why.
+
+    Append-only: the model refuses updates and deletes, and a database trigger
+    refuses them for any other path. Teams are kept by id and slug, not by
+    foreign key, so history outlives the team.
+    """
+
+    ALL_TEAMS = "all"
+
+    flag_name = models.CharField(max_length=100, db_index=True)
+    team_id = models.BigIntegerField(null=True, blank=True, help_text="Empty: the change applies to all teams.")
+    team_slug = models.CharField(max_length=100, blank=True)
+    actor = models.CharField(max_length=150, help_text='"user:<name>", "cli:<os user>" or "system:<reason>"')
+    before = models.CharField(max_length=100)
+    after = models.CharField(max_length=100)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = FlagAuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "flag audit entry"
+        verbose_name_plural = "flag audit log"
+
+    def __str__(self) -> str:
+        return f"{self.flag_name} [{self.scope}] {self.before} → {self.after} by {self.actor}"
+
+    @property
+    def scope(self) -> str:
+        return self.team_slug or (self.ALL_TEAMS if self.team_id is None else str(self.team_id))
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise TypeError("Flag audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Flag audit entries are append-only")

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
@@ -20,12 +21,23 @@ def _celery_tasks_run_in_process():
     app.conf.task_eager_propagates = True
 
 
+def clear_caches() -> None:
+    for alias in settings.CACHES:
+        caches[alias].clear()
+
+
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    """Each test starts with an empty cache (shared Redis in CI, local memory otherwise)."""
-    cache.clear()
+def _clear_caches():
+    """Each test starts with empty caches (shared Redis in CI, local memory otherwise)."""
+    clear_caches()
     yield
-    cache.clear()
+    clear_caches()
+
+
+@pytest.fixture(autouse=True)
+def _unknown_flags_raise(settings):
+    """In tests an unregistered flag name is an error, not a silent "off"."""
+    settings.FLAGS_RAISE_ON_UNKNOWN = True
 
 
 @pytest.fixture

@@ -102,19 +102,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# How long a process may answer a flag from its cache. With Redis every change
+# clears the shared entry at once, so this only bounds memory; with the
+# local-memory cache other processes cannot be told, so it bounds staleness.
+FLAGS_CACHE_SECONDS = env_float("FLAGS_CACHE_SECONDS", 3600.0 if REDIS_URL else 5.0)
 if REDIS_URL:
-    CACHES = {
-        "default": {
+    def redis_cache(prefix: str, timeout: float | None = 300) -> dict:
+        return {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "tformance",
+            "KEY_PREFIX": prefix,
+            "TIMEOUT": timeout,
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
         }
-    }
+
+    CACHES = {"default": redis_cache("tformance"), "flags": redis_cache("tformance-flags", FLAGS_CACHE_SECONDS)}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tformance"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tformance"},
+        "flags": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "tformance-flags",
+            "TIMEOUT": FLAGS_CACHE_SECONDS,
+        },
+    }
     CELERY_BROKER_URL = "memory://"
     # Without a broker, tasks run in-process at call time.
     CELERY_TASK_ALWAYS_EAGER = True
@@ -155,7 +168,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Flags ---------------------------------------------------------------------
+# Tests set this so an unregistered flag name fails loudly; production logs and answers "off".
+FLAGS_RAISE_ON_UNKNOWN = env_bool("FLAGS_RAISE_ON_UNKNOWN", False)
+FLAGS_PERCENT_SALT = os.environ.get("FLAGS_PERCENT_SALT", "tformance-rollout")
 WAFFLE_FLAG_MODEL = "flags.Flag"
+WAFFLE_CACHE_NAME = "flags"
 WAFFLE_CREATE_MISSING_FLAGS = False
 # flags.admin registers the flag admin with the team list; waffle's own would hide it.
 WAFFLE_ENABLE_ADMIN_PAGES = False

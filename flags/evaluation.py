@@ -1,0 +1,39 @@
+"""flags.is_enabled: the rollout decision for one team, with or without a request."""
+
+from __future__ import annotations
+
+import logging
+
+import sentry_sdk.feature_flags
+
+from flags import conf
+from flags.errors import UnknownFlagError
+from flags.models import Flag
+from flags.registry import ROLLOUT_FLAGS
+
+logger = logging.getLogger(__name__)
+
+
+def record_evaluation(name: str, result: bool) -> None:
+    """Buffer the answer on the Sentry scope, so an error event in this call shows which flags were on."""
+    sentry_sdk.feature_flags.add_feature_flag(name, result)
+
+
+def is_enabled(name: str, *, team) -> bool:
+    """Whether registered rollout flag `name` is on for `team` (views, Celery tasks, shell alike).
+
+    Warm (flag and its team lists cached) this makes no SQL query. An
+    unregistered name raises UnknownFlagError when FLAGS_RAISE_ON_UNKNOWN is
+    set (tests), else it is logged and answered "off".
+    """
+    if name not in ROLLOUT_FLAGS:
+        if conf.raise_on_unknown():
+            ROLLOUT_FLAGS.get(name)  # raises with the list of valid names
+        logger.error("Unknown rollout flag %r evaluated; answering off", name)
+        return False
+    result = Flag.get(name).is_on_for_team(team)
+    record_evaluation(name, result)
+    return result
+
+
+__all__ = ["UnknownFlagError", "is_enabled", "record_evaluation"]

@@ -1,0 +1,134 @@
+"""Cache invalidation and audit entries for every change of a flag (connected in FlagsConfig.ready)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+
+from flags import audit
+from flags.models import Flag, FlagAudit, decide, describe_flag_mode
+
+
+def flag_mode(everyone: bool | None, percent) -> str:
+    normalised = None if percent is None else Decimal(percent).quantize(Decimal("0.1"))
+    return describe_flag_mode(everyone, normalised)
+
+
+def effective_from_db(flag: Flag, team_id: int) -> bool:
+    """The flag's state for one team as stored right now (uncached: used around writes)."""
+    return decide(
+        flag_name=flag.name,
+        everyone=flag.everyone,
+        percent=flag.percent,
+        team_id=team_id,
+        listed=flag.teams.filter(pk=team_id).exists(),
+        blocked=flag.blocked_teams.filter(pk=team_id).exists(),
+    )
+
+
+def team_slugs(team_ids) -> dict[int, str]:
+    from apps.teams.models import Team
+
+    return dict(Team.objects.filter(pk__in=list(team_ids)).values_list("pk", "slug"))
+
+
+def write_entry(*, flag_name: str, team_id: int | None, team_slug: str, before: str, after: str) -> FlagAudit:
+    attribution = audit.current()
+    return FlagAudit.objects.create(
+        flag_name=flag_name,
+        team_id=team_id,
+        team_slug=team_slug,
+        actor=attribution.actor if attribution else audit.UNATTRIBUTED,
+        reason=attribution.reason if attribution else "",
+        before=before,
+        after=after,
+    )
+
+
+def write_pending_team_entries(attribution: audit.Attribution) -> None:
+    """At the end of an attributed block: one entry per (flag, team) it touched."""
+    flags = {flag.pk: flag for flag in Flag.objects.filter(pk__in={flag_pk for flag_pk, _ in attribution.pending})}
+    for (flag_pk, team_id), (flag_name, slug, before) in attribution.pending.items():
+        flag = flags.get(flag_pk)
+        after = audit.on_off(effective_from_db(flag, team_id)) if flag else "deleted"
+        write_entry(flag_name=flag_name, team_id=team_id, team_slug=slug, before=audit.on_off(before), after=after)
+    attribution.pending.clear()
+
+
+# --- the flag row: everyone / percent, creation, deletion ---------------------------
+
+
+def remember_previous_mode(sender, instance: Flag, **kwargs) -> None:
+    previous = Flag.objects.filter(pk=instance.pk).values("everyone", "percent").first() if instance.pk else None
+    instance._flags_previous_mode = flag_mode(previous["everyone"], previous["percent"]) if previous else None
+
+
+def audit_flag_saved(sender, instance: Flag, created: bool, **kwargs) -> None:
+    mode = flag_mode(instance.everyone, instance.percent)
+    previous = getattr(instance, "_flags_previous_mode", None)
+    if created or previous is None:
+        before = "absent"
+    elif previous == mode:
+        return
+    else:
+        before = previous
+    write_entry(flag_name=instance.name, team_id=None, team_slug="", before=before, after=mode)
+
+
+def audit_flag_deleted(sender, instance: Flag, **kwargs) -> None:
+    write_entry(
+        flag_name=instance.name,
+        team_id=None,
+        team_slug="",
+        before=flag_mode(instance.everyone, instance.percent),
+        after="deleted",
+    )
+
+
+# --- the team lists -----------------------------------------------------------------
+
+
+def _touched_pairs(instance, relation: str, reverse: bool, pk_set) -> list[tuple[Flag, int]]:
+    if not reverse:  # flag.teams.add(team, …): pk_set holds team ids
+        team_ids = pk_set if pk_set is not None else set(getattr(instance, relation).values_list("pk", flat=True))
+        return [(instance, team_id) for team_id in sorted(team_ids)]
+    reverse_name = "flags" if relation == "teams" else "blocked_flags"
+    flags = Flag.objects.filter(pk__in=pk_set) if pk_set is not None else getattr(instance, reverse_name).all()
+    return [(flag, instance.pk) for flag in flags]
+
+
+def team_lists_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    relation = "teams" if sender is Flag.teams.through else "blocked_teams"
+    if action.startswith("pre_"):
+        pairs = _touched_pairs(instance, relation, reverse, pk_set)
+        slugs = team_slugs({team_id for _, team_id in pairs})
+        instance._flags_touched = [
+            (flag, team_id, slugs.get(team_id, ""), effective_from_db(flag, team_id)) for flag, team_id in pairs
+        ]
+        attribution = audit.current()
+        if attribution is not None:
+            for flag, team_id, slug, before in instance._flags_touched:
+                attribution.pending.setdefault((flag.pk, team_id), (flag.name, slug, before))
+        return
+    touched = getattr(instance, "_flags_touched", [])
+    instance._flags_touched = []
+    for flag in {flag.pk: flag for flag, *_ in touched}.values():
+        flag.flush_now_and_on_commit()
+    if audit.current() is None:
+        for flag, team_id, slug, before in touched:
+            write_entry(
+                flag_name=flag.name,
+                team_id=team_id,
+                team_slug=slug,
+                before=audit.on_off(before),
+                after=audit.on_off(effective_from_db(flag, team_id)),
+            )
+
+
+def connect() -> None:
+    pre_save.connect(remember_previous_mode, sender=Flag, dispatch_uid="flags-remember-mode")
+    post_save.connect(audit_flag_saved, sender=Flag, dispatch_uid="flags-audit-saved")
+    post_delete.connect(audit_flag_deleted, sender=Flag, dispatch_uid="flags-audit-deleted")
+    m2m_changed.connect(team_lists_changed, sender=Flag.teams.through, dispatch_uid="flags-teams")
+    m2m_changed.connect(team_lists_changed, sender=Flag.blocked_teams.through, dispatch_uid="flags-blocked-teams")
