@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 import time
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from apps.metrics.models import WeeklyMetrics
 from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
+from tests.support.processes import ROOT, child_env
 from tformance.celery import app
 
-ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.timezone.utc
 
 pytestmark = [
@@ -28,21 +25,14 @@ pytestmark = [
 ]
 
 
-def database_url() -> str:
-    """The test database, as a URL the worker process can use."""
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker_queue():
     """Start `celery worker` on a queue of its own; stop it afterwards."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tformance", "worker", "--pool=solo", "--concurrency=1",
          "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     yield queue
     worker.terminate()
