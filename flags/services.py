@@ -47,6 +47,8 @@ def parse_percent(value) -> Decimal:
         percent = Decimal(str(value)).quantize(Decimal("0.1"))
     except InvalidOperation:
         raise FlagError(f"Percentage must be a number from 0 to 99.9, got {value!r}") from None
+    if not percent.is_finite():
+        raise FlagError(f"Percentage must be a number from 0 to 99.9, got {value!r}")
     if not Decimal("0") <= percent <= Decimal("99.9"):
         raise FlagError(f"Percentage must be from 0 to 99.9 (use everyone on for 100), got {value}")
     return percent

@@ -216,7 +216,9 @@ def test_error_events_carry_the_flags_evaluated_in_that_scope(on_for_a, team_a, 
     """sentry-sdk's feature-flag buffer: an error after an evaluation lists the flag and its answer."""
     import sentry_sdk
 
-    with sentry_sdk.isolation_scope():
+    with sentry_sdk.isolation_scope() as scope:
+        # A request or task starts with its own scope; earlier tests' evaluations are not part of this one.
+        scope.flags.clear()
         flags.is_enabled(on_for_a.name, team=team_a)
         sentry_sdk.capture_exception(RuntimeError("boom in a flagged code path"))
     [event] = sentry_events.wait_for_events(1)

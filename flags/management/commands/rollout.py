@@ -1,0 +1,228 @@
+"""`manage.py rollout`: the operator's view of the rollout flags, and the switches.
+
+    rollout status [--json] [--team SLUG …]
+    rollout enable FLAG (--team SLUG … | --percent N | --everyone) [--reason TEXT]
+    rollout disable FLAG --team SLUG … [--reason TEXT]
+    rollout kill FLAG [--reason TEXT]
+    rollout restore FLAG [--reason TEXT]
+    rollout history FLAG [--json]
+
+Every change goes through flags.services, so it is atomic and audited as
+"cli:<os user>". Input is checked in full before the first write: an unknown
+flag or team, or a bad percentage, exits with status 2 and changes nothing.
+Each sub-command is one entry in SUBCOMMANDS.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.teams.models import Team
+from flags import services
+from flags.audit import cli_actor
+from flags.errors import FlagError, UnknownTeamError
+from flags.registry import ROLLOUT_FLAGS
+from flags.status import (
+    flag_history,
+    flag_statuses,
+    history_document,
+    history_table,
+    status_document,
+    status_table,
+)
+
+# The exit status of a command-line usage error, as argparse uses it.
+USAGE_ERROR = 2
+# An unknown-team message lists at most this many valid slugs.
+TEAMS_LISTED = 20
+
+
+@dataclass(frozen=True)
+class SubCommand:
+    help: str
+    add_arguments: Callable[[CommandParser], None]
+    run: Callable[[BaseCommand, dict], None]
+
+
+# --- input ---------------------------------------------------------------------------
+
+
+def resolve_teams(slugs: list[str]) -> list[Team]:
+    """The teams in the order given (repeats dropped); UnknownTeamError naming every unknown slug."""
+    wanted = list(dict.fromkeys(slugs))
+    found = {team.slug: team for team in Team.objects.filter(slug__in=wanted)}
+    missing = [slug for slug in wanted if slug not in found]
+    if missing:
+        raise UnknownTeamError(unknown_teams_message(missing))
+    return [found[slug] for slug in wanted]
+
+
+def unknown_teams_message(missing: list[str]) -> str:
+    slugs = list(Team.objects.order_by("slug").values_list("slug", flat=True))
+    listed = ", ".join(slugs[:TEAMS_LISTED]) or "none"
+    more = f" …and {len(slugs) - TEAMS_LISTED} more" if len(slugs) > TEAMS_LISTED else ""
+    # The closest slugs first: with many teams the intended one may be past the listed ones.
+    guesses = sorted({guess for slug in missing for guess in difflib.get_close_matches(slug, slugs, n=3)})
+    hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
+    label = "Unknown team" if len(missing) == 1 else "Unknown teams"
+    return f"{label} {', '.join(repr(slug) for slug in missing)}{hint}; teams: {listed}{more}"
+
+
+def add_flag_argument(parser: CommandParser) -> None:
+    parser.add_argument("flag", help=f"a registered flag: {', '.join(ROLLOUT_FLAGS.names())}")
+
+
+def add_reason_argument(parser: CommandParser) -> None:
+    parser.add_argument("--reason", default="", help="why; recorded in the audit log")
+
+
+def add_team_argument(parser, *, required: bool = False, help_text: str) -> None:
+    parser.add_argument("--team", dest="teams", action="append", metavar="SLUG", required=required, help=help_text)
+
+
+# --- changes -------------------------------------------------------------------------
+
+
+def change_teams(command: BaseCommand, *, name: str, teams: list[Team], write: Callable, wanted_on: bool) -> None:
+    """Apply write(teams=…) and report each team's state before and after."""
+    (before,) = flag_statuses(teams=teams, flag_names=[name])
+    write(teams=teams)
+    (after,) = flag_statuses(teams=teams, flag_names=[name])
+    for old, new in zip(before.teams, after.teams):
+        command.stdout.write(command.style.SUCCESS(f"{name}: {new.state} for {new.slug} (was {old.state})"))
+    if wanted_on and after.everyone is False:
+        command.stdout.write(command.style.WARNING(
+            f"{name} is {after.mode}, which overrides the team list; "
+            f"`manage.py rollout restore {name}` applies per-team rules again"
+        ))
+
+
+def change_mode(command: BaseCommand, *, name: str, write: Callable) -> None:
+    """Apply a flag-wide change and report the mode before and after, and how many teams it is on for."""
+    (before,) = flag_statuses(flag_names=[name])
+    write()
+    (after,) = flag_statuses(flag_names=[name])
+    was = "unchanged" if before.mode == after.mode else f"was {before.mode}"
+    command.stdout.write(command.style.SUCCESS(
+        f"{name}: {after.mode} ({was}); on for {after.on_count} of {len(after.teams)} teams"
+    ))
+
+
+# --- sub-commands --------------------------------------------------------------------
+
+
+def status_arguments(parser: CommandParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    add_team_argument(parser, help_text="only this team (repeatable)")
+
+
+def run_status(command: BaseCommand, options: dict) -> None:
+    teams = resolve_teams(options["teams"]) if options["teams"] else None
+    statuses = flag_statuses(teams=teams)
+    if options["json"]:
+        command.stdout.write(json.dumps(status_document(statuses), indent=2))
+    else:
+        command.stdout.write(status_table(statuses))
+
+
+def enable_arguments(parser: CommandParser) -> None:
+    add_flag_argument(parser)
+    how = parser.add_mutually_exclusive_group(required=True)
+    add_team_argument(how, help_text="list this team (repeatable); lifts a per-team block")
+    how.add_argument("--percent", help="on for this stable share of teams, 0 to 99.9")
+    how.add_argument("--everyone", action="store_true", help="on for every team except blocked ones")
+    add_reason_argument(parser)
+
+
+def run_enable(command: BaseCommand, options: dict) -> None:
+    name = ROLLOUT_FLAGS.get(options["flag"]).name
+    actor, reason = cli_actor(), options["reason"]
+    if options["teams"]:
+        teams = resolve_teams(options["teams"])
+        write = partial(services.enable_for_teams, name=name, actor=actor, reason=reason)
+        change_teams(command, name=name, teams=teams, write=write, wanted_on=True)
+    elif options["percent"] is not None:
+        percent = services.parse_percent(options["percent"])
+        write = partial(services.set_percent, name=name, percent=percent, actor=actor, reason=reason)
+        change_mode(command, name=name, write=write)
+    else:
+        write = partial(services.set_everyone, name=name, everyone=True, actor=actor, reason=reason)
+        change_mode(command, name=name, write=write)
+
+
+def disable_arguments(parser: CommandParser) -> None:
+    add_flag_argument(parser)
+    add_team_argument(parser, required=True, help_text="turn off for this team whatever else says (repeatable)")
+    add_reason_argument(parser)
+
+
+def run_disable(command: BaseCommand, options: dict) -> None:
+    name = ROLLOUT_FLAGS.get(options["flag"]).name
+    teams = resolve_teams(options["teams"])
+    write = partial(services.disable_for_teams, name=name, actor=cli_actor(), reason=options["reason"])
+    change_teams(command, name=name, teams=teams, write=write, wanted_on=False)
+
+
+def mode_arguments(parser: CommandParser) -> None:
+    add_flag_argument(parser)
+    add_reason_argument(parser)
+
+
+def set_everyone_to(everyone: bool | None) -> Callable[[BaseCommand, dict], None]:
+    def run(command: BaseCommand, options: dict) -> None:
+        name = ROLLOUT_FLAGS.get(options["flag"]).name
+        write = partial(services.set_everyone, name=name, everyone=everyone, actor=cli_actor(), reason=options["reason"])
+        change_mode(command, name=name, write=write)
+
+    return run
+
+
+def history_arguments(parser: CommandParser) -> None:
+    parser.add_argument("flag", help="a registered flag, or a retired one that has audit entries")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+
+
+def run_history(command: BaseCommand, options: dict) -> None:
+    name = options["flag"]
+    entries = flag_history(flag_name=name)
+    if not entries and name not in ROLLOUT_FLAGS:
+        ROLLOUT_FLAGS.get(name)  # raises, listing the registered flags
+    if options["json"]:
+        command.stdout.write(json.dumps(history_document(flag_name=name, entries=entries), indent=2))
+    elif entries:
+        command.stdout.write(history_table(entries))
+    else:
+        command.stdout.write(f"{name}: no changes recorded")
+
+
+SUBCOMMANDS: dict[str, SubCommand] = {
+    "status": SubCommand("each flag's state for each team, and who changed it last", status_arguments, run_status),
+    "enable": SubCommand("turn a flag on for teams, a percentage of teams, or everyone", enable_arguments, run_enable),
+    "disable": SubCommand("roll teams back: off for them whatever the percentage says", disable_arguments, run_disable),
+    "kill": SubCommand("turn a flag off for every team (the kill switch)", mode_arguments, set_everyone_to(False)),
+    "restore": SubCommand("undo kill or --everyone: per-team rules apply again", mode_arguments, set_everyone_to(None)),
+    "history": SubCommand("a flag's audit log, oldest first", history_arguments, run_history),
+}
+
+
+class Command(BaseCommand):
+    help = "See and change the per-team rollout flags. Changes are audited as cli:<os user>."
+    # Rolling back must work even while an unrelated system check fails.
+    requires_system_checks = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subparsers = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+        for name, subcommand in SUBCOMMANDS.items():
+            subcommand.add_arguments(subparsers.add_parser(name, help=subcommand.help, description=subcommand.help))
+
+    def handle(self, *args, **options) -> None:
+        try:
+            SUBCOMMANDS[options["subcommand"]].run(self, options)
+        except FlagError as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from error
