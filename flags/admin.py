@@ -1,9 +1,331 @@
-from django.contrib import admin
+"""Admin for rollout flags and their audit log.
+
+Operators turn a flag on or off for chosen teams with the "Enable for teams…"
+and "Disable for teams…" actions: a confirmation page asks for the teams and a
+reason, then flags.services does the change (atomic, audited, caches flushed).
+The flag's change form edits the same fields directly; those edits are
+attributed to the logged-in user, so they are audited just the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from waffle.admin import FlagAdmin as WaffleFlagAdmin
 
-from flags.models import Flag
+from apps.teams.models import Team
+from flags import services
+from flags.audit import attributed_to, user_actor
+from flags.errors import FlagError
+from flags.models import Flag, FlagAudit
+from flags.registry import ROLLOUT_FLAGS
+
+CHANGE_FORM_REASON = "admin change form"
+DELETE_REASON = "admin delete"
+# Marks the confirmation page's POST, as "post=yes" does for Django's delete_selected.
+CONFIRM_FIELD = "confirm"
+
+
+def team_slugs(teams) -> str:
+    return ", ".join(sorted(team.slug for team in teams))
+
+
+def on_for_teams_summary(flag: Flag) -> str:
+    """Which teams the flag is effectively on for, from its (prefetched) team lists.
+
+    The kill switch and "everyone on" win over the lists; blocked teams win
+    over listing and over the percentage (see flags.models.decide).
+    """
+    if flag.everyone is False:
+        return "killed"
+    blocked = list(flag.blocked_teams.all())
+    if flag.everyone:
+        return f"all teams except {team_slugs(blocked)}" if blocked else "all teams"
+    blocked_ids = {team.pk for team in blocked}
+    parts = [team_slugs(team for team in flag.teams.all() if team.pk not in blocked_ids)]
+    if flag.percent:
+        parts.append(f"{flag.percent}% of teams")
+    return " + ".join(part for part in parts if part) or "none"
+
+
+# --- the team actions ----------------------------------------------------------------
+
+
+class TeamChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Team) -> str:
+        return f"{obj.name} ({obj.slug})"
+
+
+class TeamActionForm(forms.Form):
+    teams = TeamChoiceField(
+        queryset=Team.objects.all(),
+        widget=FilteredSelectMultiple("teams", is_stacked=False),
+        error_messages={"required": "Choose at least one team."},
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Recorded in the flag audit log with your name.",
+        error_messages={"required": "Give a reason: it is recorded in the audit log."},
+    )
+
+
+@dataclass(frozen=True)
+class TeamAction:
+    verb: str  # "Enable" / "Disable": page title, button and messages
+    service: Callable[..., Flag]
+    explanation: str
+
+
+TEAM_ACTIONS = {
+    "enable_for_teams": TeamAction(
+        verb="Enable",
+        service=services.enable_for_teams,
+        explanation="The chosen teams are listed on each flag, and any per-team block on them is lifted.",
+    ),
+    "disable_for_teams": TeamAction(
+        verb="Disable",
+        service=services.disable_for_teams,
+        explanation=(
+            "The chosen teams are blocked on each flag: off at once, whatever the percentage "
+            "or “everyone on” says, until they are enabled again."
+        ),
+    ),
+}
+
+
+def run_team_action(
+    modeladmin: FlagAdmin, request: HttpRequest, queryset: QuerySet[Flag], *, action_name: str
+) -> HttpResponse | None:
+    """First POST (from the changelist): show the confirmation page. Confirmed POST: apply it.
+
+    Every selected flag must be registered, or nothing happens. The change
+    is one transaction for all selected flags: a service error (FlagError)
+    re-renders the page with the error and leaves every flag as it was.
+    """
+    action = TEAM_ACTIONS[action_name]
+    selected = list(queryset.order_by("name"))
+    unregistered = [flag.name for flag in selected if flag.name not in ROLLOUT_FLAGS]
+    if unregistered:
+        modeladmin.message_user(
+            request,
+            f"Not a registered rollout flag: {', '.join(unregistered)}. Nothing was changed; "
+            f"the actions work on flags declared in flags/registry.py ({', '.join(ROLLOUT_FLAGS.names())}).",
+            messages.ERROR,
+        )
+        return None
+
+    form = TeamActionForm(request.POST if CONFIRM_FIELD in request.POST else None)
+    if form.is_bound and form.is_valid():
+        teams = list(form.cleaned_data["teams"])
+        reason = form.cleaned_data["reason"]
+        try:
+            with transaction.atomic():
+                for flag in selected:
+                    action.service(name=flag.name, teams=teams, actor=user_actor(request.user), reason=reason)
+                    modeladmin.log_change(request, flag, f"{action.verb}d for {team_slugs(teams)}: {reason}")
+        except FlagError as error:
+            form.add_error(None, str(error))
+        else:
+            modeladmin.message_user(
+                request,
+                f"{action.verb}d {', '.join(flag.name for flag in selected)} for {team_slugs(teams)}.",
+                messages.SUCCESS,
+            )
+            return None
+    return render_team_action_page(modeladmin, request, flags=selected, form=form, action_name=action_name)
+
+
+def render_team_action_page(
+    modeladmin: FlagAdmin, request: HttpRequest, *, flags: list[Flag], form: TeamActionForm, action_name: str
+) -> TemplateResponse:
+    action = TEAM_ACTIONS[action_name]
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"{action.verb} rollout flags for teams",
+        "subtitle": None,
+        "opts": opts,
+        "verb": action.verb,
+        "explanation": action.explanation,
+        "flag_rows": [(flag, on_for_teams_summary(flag)) for flag in flags],
+        "form": form,
+        "adminform": helpers.AdminForm(form, [(None, {"fields": ["teams", "reason"]})], {}),
+        "media": modeladmin.media + form.media,
+        "action_name": action_name,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "confirm_field": CONFIRM_FIELD,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, modeladmin.team_action_template, context)
+
+
+@admin.action(description="Enable for teams…", permissions=["change"])
+def enable_for_teams(modeladmin, request, queryset):
+    return run_team_action(modeladmin, request, queryset, action_name="enable_for_teams")
+
+
+@admin.action(description="Disable for teams…", permissions=["change"])
+def disable_for_teams(modeladmin, request, queryset):
+    return run_team_action(modeladmin, request, queryset, action_name="disable_for_teams")
+
+
+# --- the flag admin ------------------------------------------------------------------
+
+
+def unused_registered_names() -> list[tuple[str, str]]:
+    existing = set(Flag.objects.filter(name__in=ROLLOUT_FLAGS.names()).values_list("name", flat=True))
+    return [
+        (flag.name, f"{flag.name}: {flag.description}") for flag in ROLLOUT_FLAGS.all() if flag.name not in existing
+    ]
+
+
+class FlagForm(forms.ModelForm):
+    class Meta:
+        model = Flag
+        fields = ["name", "note", "everyone", "percent", "teams", "blocked_teams"]
+
+    def clean_percent(self):
+        value = self.cleaned_data.get("percent")
+        if value is None:
+            return None
+        try:
+            # The same rule as `set_percent`: 0 means no percentage.
+            return services.parse_percent(value) or None
+        except FlagError as error:
+            raise ValidationError(str(error)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        both = set(cleaned.get("teams") or ()) & set(cleaned.get("blocked_teams") or ())
+        if both:
+            raise ValidationError(
+                f"A team cannot be both listed and blocked (blocked wins): {team_slugs(both)}."
+            )
+        return cleaned
+
+
+class FlagAddForm(FlagForm):
+    """New rows only for registered flags that have none yet (the services create them on first use too)."""
+
+    name = forms.ChoiceField(choices=unused_registered_names, help_text="Registered rollout flags without a row yet.")
 
 
 @admin.register(Flag)
 class FlagAdmin(WaffleFlagAdmin):
-    filter_horizontal = [*getattr(WaffleFlagAdmin, "filter_horizontal", ()), "teams"]
+    """Rollout flags, per team.
+
+    The form shows what decides a rollout flag for a team: everyone (kill
+    switch / on for all), the team percentage, the listed teams and the
+    blocked teams. waffle's user-oriented settings (users, groups, testing,
+    languages, rollout, authenticated, staff, superusers) play no part in a
+    rollout flag's decision, so they are not shown. Registered flags cannot
+    be deleted (that would drop their per-team blocks): the kill switch
+    (everyone = No) turns one off for all teams.
+    """
+
+    form = FlagForm
+    add_form = FlagAddForm
+    actions = [enable_for_teams, disable_for_teams]
+    list_display = ["name", "description", "everyone", "percent", "on_for_teams", "blocked", "modified"]
+    list_filter = ["everyone"]
+    search_fields = ["name"]
+    ordering = ["name"]
+    raw_id_fields = []
+    filter_horizontal = ["teams", "blocked_teams"]
+    team_action_template = "admin/flags/flag/team_action.html"
+
+    fieldsets = [
+        (None, {"fields": ["name", "description", "note"]}),
+        ("Rollout", {"fields": ["on_for_teams", "everyone", "percent", "teams", "blocked_teams"]}),
+        ("History", {"fields": ["created", "modified"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["name", "note"]}),
+        ("Rollout", {"fields": ["everyone", "percent", "teams", "blocked_teams"]}),
+    ]
+
+    def get_queryset(self, request):
+        # Two queries for the team lists of every flag on the page, however many flags there are.
+        return super().get_queryset(request).prefetch_related("teams", "blocked_teams")
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets if obj else self.add_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["name", "description", "on_for_teams", "created", "modified"] if obj else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.name in ROLLOUT_FLAGS:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="Description")
+    def description(self, flag: Flag) -> str:
+        return ROLLOUT_FLAGS.get(flag.name).description if flag.name in ROLLOUT_FLAGS else "unregistered"
+
+    @admin.display(description="On for teams")
+    def on_for_teams(self, flag: Flag) -> str:
+        return on_for_teams_summary(flag)
+
+    @admin.display(description="Blocked teams")
+    def blocked(self, flag: Flag) -> str | None:
+        return team_slugs(flag.blocked_teams.all()) or None
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # As services.get_or_create_flag: rollout flags give nobody special treatment.
+            obj.superusers = False
+        super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The row save and the m2m saves (save_related) both run inside this block, so every
+        # change is attributed to the user and each touched team gets one audit entry.
+        with transaction.atomic(), attributed_to(user_actor(request.user), reason=CHANGE_FORM_REASON):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        with transaction.atomic(), attributed_to(user_actor(request.user), reason=DELETE_REASON):
+            return super().delete_view(request, object_id, extra_context)
+
+
+# --- the audit log -------------------------------------------------------------------
+
+
+@admin.register(FlagAudit)
+class FlagAuditAdmin(admin.ModelAdmin):
+    """The audit log, read-only: entries are append-only (the model and a database trigger refuse edits)."""
+
+    list_display = ["created_at", "flag_name", "scope", "actor", "before", "after", "reason"]
+    list_filter = ["flag_name", "actor"]
+    search_fields = ["flag_name", "team_slug", "actor", "reason"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    actions = None
+
+    @admin.display(description="Team")
+    def scope(self, entry: FlagAudit) -> str:
+        return entry.scope
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

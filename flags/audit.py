@@ -25,6 +25,8 @@ class Attribution:
     reason: str = ""
     # (flag pk, team pk) -> (flag name, team slug, effective state before the block)
     pending: dict[tuple[int, int], tuple[str, str, bool]] = field(default_factory=dict)
+    # flag pk -> (everyone, percent) as stored before the block first saved the flag row
+    previous_modes: dict[int, tuple[bool | None, object]] = field(default_factory=dict)
 
 
 _current: ContextVar[Attribution | None] = ContextVar("flags_attribution", default=None)

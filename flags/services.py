@@ -24,12 +24,18 @@ def get_or_create_flag(name: str) -> Flag:
     return flag
 
 
+def touch(flag: Flag) -> None:
+    # Team-list changes leave the row alone; bump "modified" so lists sorted by it stay truthful.
+    flag.save(update_fields=["modified"])
+
+
 def enable_for_teams(*, name: str, teams, actor: str, reason: str = "") -> Flag:
     """List the teams (and lift any per-team block on them)."""
     with transaction.atomic(), attributed_to(actor, reason):
         flag = get_or_create_flag(name)
         flag.blocked_teams.remove(*teams)
         flag.teams.add(*teams)
+        touch(flag)
     return flag
 
 
@@ -39,6 +45,7 @@ def disable_for_teams(*, name: str, teams, actor: str, reason: str = "") -> Flag
         flag = get_or_create_flag(name)
         flag.teams.remove(*teams)
         flag.blocked_teams.add(*teams)
+        touch(flag)
     return flag
 
 

@@ -15,12 +15,16 @@ def flag_mode(everyone: bool | None, percent) -> str:
     return describe_flag_mode(everyone, normalised)
 
 
-def effective_from_db(flag: Flag, team_id: int) -> bool:
-    """The flag's state for one team as stored right now (uncached: used around writes)."""
+def effective_from_db(flag: Flag, team_id: int, mode: tuple | None = None) -> bool:
+    """The flag's state for one team as stored right now (uncached: used around writes).
+
+    `mode` overrides (everyone, percent), for the state before a block that also saved the row.
+    """
+    everyone, percent = mode if mode is not None else (flag.everyone, flag.percent)
     return decide(
         flag_name=flag.name,
-        everyone=flag.everyone,
-        percent=flag.percent,
+        everyone=everyone,
+        percent=percent,
         team_id=team_id,
         listed=flag.teams.filter(pk=team_id).exists(),
         blocked=flag.blocked_teams.filter(pk=team_id).exists(),
@@ -62,6 +66,10 @@ def write_pending_team_entries(attribution: audit.Attribution) -> None:
 def remember_previous_mode(sender, instance: Flag, **kwargs) -> None:
     previous = Flag.objects.filter(pk=instance.pk).values("everyone", "percent").first() if instance.pk else None
     instance._flags_previous_mode = flag_mode(previous["everyone"], previous["percent"]) if previous else None
+    attribution = audit.current()
+    if previous and attribution is not None:
+        # Team entries of this block compare against the state before the block, not after this save.
+        attribution.previous_modes.setdefault(instance.pk, (previous["everyone"], previous["percent"]))
 
 
 def audit_flag_saved(sender, instance: Flag, created: bool, **kwargs) -> None:
@@ -103,10 +111,12 @@ def team_lists_changed(sender, instance, action: str, reverse: bool, pk_set, **k
     if action.startswith("pre_"):
         pairs = _touched_pairs(instance, relation, reverse, pk_set)
         slugs = team_slugs({team_id for _, team_id in pairs})
-        instance._flags_touched = [
-            (flag, team_id, slugs.get(team_id, ""), effective_from_db(flag, team_id)) for flag, team_id in pairs
-        ]
         attribution = audit.current()
+        previous_modes = attribution.previous_modes if attribution is not None else {}
+        instance._flags_touched = [
+            (flag, team_id, slugs.get(team_id, ""), effective_from_db(flag, team_id, previous_modes.get(flag.pk)))
+            for flag, team_id in pairs
+        ]
         if attribution is not None:
             for flag, team_id, slug, before in instance._flags_touched:
                 attribution.pending.setdefault((flag.pk, team_id), (flag.name, slug, before))

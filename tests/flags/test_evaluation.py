@@ -262,3 +262,13 @@ def test_readers_see_old_or_new_state_while_a_writer_flips(rollout_flag):
     assert set(answers) <= {True, False}
     assert len(answers) > 0
     assert flags.is_enabled(rollout_flag, team=team) is False
+
+
+def test_team_entries_compare_against_the_state_before_the_whole_change(on_for_a, team_b):
+    """One attributed change that turns everyone on and lists a team records that team as off → on."""
+    with attributed_to("user:operator", reason="one form save"):
+        on_for_a.everyone = True
+        on_for_a.save()
+        on_for_a.teams.add(team_b)
+    entry = FlagAudit.objects.get(flag_name=on_for_a.name, team_id=team_b.pk)
+    assert (entry.before, entry.after, entry.actor) == ("off", "on", "user:operator")
