@@ -24,28 +24,24 @@ def get_or_create_flag(name: str) -> Flag:
     return flag
 
 
-def touch(flag: Flag) -> None:
-    # Team-list changes leave the row alone; bump "modified" so lists sorted by it stay truthful.
-    flag.save(update_fields=["modified"])
-
-
 def enable_for_teams(*, name: str, teams, actor: str, reason: str = "") -> Flag:
     """List the teams (and lift any per-team block on them)."""
-    with transaction.atomic(), attributed_to(actor, reason):
-        flag = get_or_create_flag(name)
-        flag.blocked_teams.remove(*teams)
-        flag.teams.add(*teams)
-        touch(flag)
-    return flag
+    return _move_teams(name=name, teams=teams, on=True, actor=actor, reason=reason)
 
 
 def disable_for_teams(*, name: str, teams, actor: str, reason: str = "") -> Flag:
     """The per-team rollback: always allowed, immediate, and it wins over the percentage and "everyone on"."""
+    return _move_teams(name=name, teams=teams, on=False, actor=actor, reason=reason)
+
+
+def _move_teams(*, name: str, teams, on: bool, actor: str, reason: str) -> Flag:
     with transaction.atomic(), attributed_to(actor, reason):
         flag = get_or_create_flag(name)
-        flag.teams.remove(*teams)
-        flag.blocked_teams.add(*teams)
-        touch(flag)
+        into, out_of = (flag.teams, flag.blocked_teams) if on else (flag.blocked_teams, flag.teams)
+        out_of.remove(*teams)
+        into.add(*teams)
+        # Team-list changes leave the row alone; bump "modified" so lists sorted by it stay truthful.
+        flag.save(update_fields=["modified"])
     return flag
 
 
