@@ -10,8 +10,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
+from flags import extensions
 from flags.audit import attributed_to
-from flags.errors import FlagError
+from flags.errors import FlagError, GateRefusedError
 from flags.models import Flag
 from flags.registry import ROLLOUT_FLAGS
 
@@ -24,8 +25,21 @@ def get_or_create_flag(name: str) -> Flag:
     return flag
 
 
-def enable_for_teams(*, name: str, teams, actor: str, reason: str = "") -> Flag:
-    """List the teams (and lift any per-team block on them)."""
+def enable_for_teams(*, name: str, teams, actor: str, reason: str = "", force: bool = False) -> Flag:
+    """List the teams (and lift any per-team block on them), if every enable guard agrees.
+
+    A refusal raises GateRefusedError and changes nothing. force=True goes
+    past the guards; it needs a reason, and the audit entry names what was overridden.
+    """
+    ROLLOUT_FLAGS.get(name)
+    teams = list(teams)
+    refusals = extensions.enable_refusals(name, teams)
+    if refusals and not force:
+        raise GateRefusedError(name, refusals)
+    if refusals:
+        if not reason.strip():
+            raise FlagError("Forcing past the readiness gate needs a reason")
+        reason = f"FORCED past readiness gate ({'; '.join(refusals)}): {reason}"
     return _move_teams(name=name, teams=teams, on=True, actor=actor, reason=reason)
 
 

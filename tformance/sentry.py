@@ -17,6 +17,8 @@ def init_sentry(*, dsn: str, environment: str, traces_sample_rate: float) -> Non
         environment=environment,
         integrations=[DjangoIntegration(), CeleryIntegration(monitor_beat_tasks=False)],
         send_default_pii=False,
+        # Stack-frame variables can hold people's names, titles and logins; events carry none.
+        include_local_variables=False,
         traces_sample_rate=traces_sample_rate,
         event_scrubber=EventScrubber(denylist=DEFAULT_DENYLIST + EXTRA_DENYLIST, recursive=True),
     )

@@ -48,11 +48,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "waffle",
     "apps.teams",
     "apps.metrics",
     "apps.integrations",
     "flags",
+    "shadow",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +182,15 @@ WAFFLE_ENABLE_ADMIN_PAGES = False
 # swapped (django-waffle issue 338); those orphan tables then block test flushes.
 # These migrations are waffle's models as they are, with Flag marked swappable.
 MIGRATION_MODULES = {"waffle": "flags.waffle_migrations"}
+
+# --- Shadow comparisons --------------------------------------------------------
+SHADOW_DEFAULT_RATE = env_float("SHADOW_DEFAULT_RATE", 0.01)
+SHADOW_TIME_BUDGET_MS = env_int("SHADOW_TIME_BUDGET_MS", 2000)
+SHADOW_MIN_COMPARISONS = env_int("SHADOW_MIN_COMPARISONS", 50)
+SHADOW_EVIDENCE_DAYS = env_int("SHADOW_EVIDENCE_DAYS", 7)
+SHADOW_ROLLBACK_THRESHOLD = env_int("SHADOW_ROLLBACK_THRESHOLD", 5)
+SHADOW_RAISE_ON_MISMATCH = env_bool("SHADOW_RAISE_ON_MISMATCH", False)
+SHADOW_MAX_DIFF_LINES = env_int("SHADOW_MAX_DIFF_LINES", 50)
 
 # --- Logging -------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -1,0 +1,130 @@
+"""Admin for the shadow app: sampling rates (editable), evidence and mismatch records (read-only).
+
+The admin is staff-only (Django's admin site sends anyone else to its login
+page). A saved or deleted rate takes effect at once: the SamplingRate
+signals clear the pair's cached rates. ShadowRecords show the unredacted
+differences, which is why they live behind the staff-only admin and console.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from flags.audit import user_actor
+from shadow import registry
+from shadow.cli import bucket_bound
+from shadow.gate import percentile
+from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
+
+
+def pair_choices() -> list[tuple[str, str]]:
+    return [(pair.name, pair.name) for pair in registry.all()]
+
+
+class SamplingRateForm(forms.ModelForm):
+    class Meta:
+        model = SamplingRate
+        fields = ["pair_name", "team", "rate"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = pair_choices()
+        current = self.instance.pair_name if self.instance.pk else None
+        if current and current not in dict(choices):
+            # A rate left behind by a pair that is no longer registered can still be edited or deleted.
+            choices.append((current, f"{current} (not registered)"))
+        self.fields["pair_name"] = forms.ChoiceField(choices=choices, label="Pair")
+        self.fields["team"].help_text = "Empty: the rate for all teams without a rate of their own."
+
+
+@admin.register(SamplingRate)
+class SamplingRateAdmin(admin.ModelAdmin):
+    form = SamplingRateForm
+    list_display = ["pair_name", "scope", "rate", "updated_by", "updated_at"]
+    list_filter = ["pair_name"]
+    list_select_related = ["team"]
+    ordering = ["pair_name", "team__slug"]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    @admin.display(description="Team")
+    def scope(self, row: SamplingRate) -> str:
+        return row.team.slug if row.team else "all teams"
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = user_actor(request.user)
+        super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written only by the shadow runner: viewable, never added, changed or deleted here."""
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def p50(histogram: list[int], buckets) -> str:
+    value = bucket_bound(percentile(histogram, buckets, 0.5), buckets)
+    return "—" if value is None else str(value)
+
+
+@admin.register(DailyEvidence)
+class DailyEvidenceAdmin(ReadOnlyAdmin):
+    list_display = [
+        "day", "pair_name", "team", "runs", "matches", "mismatches", "errors", "timeouts",
+        "optimized_served_mismatches", "optimized_errors", "p50_ms", "p50_queries",
+    ]
+    list_filter = ["pair_name", "day"]
+    list_select_related = ["team"]
+    search_fields = ["pair_name", "team__slug"]
+    date_hierarchy = "day"
+    ordering = ["-day", "pair_name", "team__slug"]
+
+    @admin.display(description="p50 ms legacy → optimized")
+    def p50_ms(self, row: DailyEvidence) -> str:
+        return f"{p50(row.legacy_ms_histogram, MS_BUCKETS)} → {p50(row.optimized_ms_histogram, MS_BUCKETS)}"
+
+    @admin.display(description="p50 queries legacy → optimized")
+    def p50_queries(self, row: DailyEvidence) -> str:
+        return (
+            f"{p50(row.legacy_queries_histogram, QUERY_BUCKETS)} → "
+            f"{p50(row.optimized_queries_histogram, QUERY_BUCKETS)}"
+        )
+
+
+@admin.register(ShadowRecord)
+class ShadowRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "pair_name", "team", "outcome", "served", "first_difference", "error"]
+    list_filter = ["pair_name", "outcome", "served"]
+    list_select_related = ["team"]
+    search_fields = ["pair_name", "team__slug", "error"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at", "pair_name", "team", "outcome", "served", "differences", "error",
+        "call_arguments", "legacy_measurement", "optimized_measurement",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    @admin.display(description="First difference")
+    def first_difference(self, record: ShadowRecord) -> str:
+        return record.diff[0]["line"] if record.diff else "—"
+
+    @admin.display(description="Differences (unredacted)")
+    def differences(self, record: ShadowRecord) -> str:
+        if not record.diff:
+            return "—"
+        return format_html(
+            '<ul class="shadow-diff">{}</ul>',
+            format_html_join("", "<li><code>{}</code></li>", ((line["line"],) for line in record.diff)),
+        )

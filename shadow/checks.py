@@ -1,0 +1,62 @@
+"""Start-up checks: each pair's two signatures match, each pair has a rollout flag, settings are valid."""
+
+from __future__ import annotations
+
+import inspect
+
+from django.core.checks import Error, register
+
+from shadow import conf, registry
+
+
+def signature_problems(pair) -> list[str]:
+    legacy, optimized = inspect.signature(pair.legacy), inspect.signature(pair.optimized)
+    problems = []
+    if str(legacy) != str(optimized):
+        problems.append(f"legacy{legacy} != optimized{optimized}")
+    for parameter in legacy.parameters.values():
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            problems.append(f"parameter {parameter.name!r} is not keyword-only")
+    if "team" not in legacy.parameters:
+        problems.append("no keyword-only 'team' parameter")
+    return problems
+
+
+@register()
+def check_pairs(app_configs=None, **kwargs) -> list[Error]:
+    from flags.registry import ROLLOUT_FLAGS
+
+    errors = []
+    for pair in registry.all():
+        errors.extend(
+            Error(f"Pair {pair.name!r}: {problem}", id="shadow.E001") for problem in signature_problems(pair)
+        )
+        if pair.name not in ROLLOUT_FLAGS:
+            errors.append(
+                Error(
+                    f"Pair {pair.name!r} has no rollout flag",
+                    hint="Declare a flag of the same name in flags/registry.py",
+                    id="shadow.E002",
+                )
+            )
+    return errors
+
+
+def _number_between(name: str, low, high) -> list[Error]:
+    value = conf.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        return [Error(f"{name} must be a number from {low} to {high}, got {value!r}", id="shadow.E003")]
+    return []
+
+
+@register()
+def check_shadow_settings(app_configs=None, **kwargs) -> list[Error]:
+    errors = _number_between("SHADOW_DEFAULT_RATE", 0, 1)
+    errors += _number_between("SHADOW_TIME_BUDGET_MS", 1, 600_000)
+    errors += _number_between("SHADOW_MIN_COMPARISONS", 0, 10**9)
+    errors += _number_between("SHADOW_EVIDENCE_DAYS", 1, 366)
+    errors += _number_between("SHADOW_ROLLBACK_THRESHOLD", 1, 10**9)
+    errors += _number_between("SHADOW_MAX_DIFF_LINES", 1, 10_000)
+    if not isinstance(conf.get("SHADOW_RAISE_ON_MISMATCH"), bool):
+        errors.append(Error("SHADOW_RAISE_ON_MISMATCH must be True or False", id="shadow.E004"))
+    return errors

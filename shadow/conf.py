@@ -1,0 +1,25 @@
+"""The shadow app's settings, read here with their defaults (validated by shadow.checks)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Share of calls (0–1) that also run the other side, unless a pair or team overrides it at run time.
+    "SHADOW_DEFAULT_RATE": 0.01,
+    # Time the shadow side may take before it is cut off and recorded as a timeout.
+    "SHADOW_TIME_BUDGET_MS": 2000,
+    # Readiness gate: comparisons needed in the window, with no mismatch and no error.
+    "SHADOW_MIN_COMPARISONS": 50,
+    "SHADOW_EVIDENCE_DAYS": 7,
+    # Guarded rollback: mismatches plus optimized errors in one day, while optimized serves, that flip the team back.
+    "SHADOW_ROLLBACK_THRESHOLD": 5,
+    # Tests: a mismatch raises ShadowMismatchError in the caller instead of being only recorded.
+    "SHADOW_RAISE_ON_MISMATCH": False,
+    # Differences kept per report.
+    "SHADOW_MAX_DIFF_LINES": 50,
+}
+
+
+def get(name: str):
+    return getattr(settings, name, DEFAULTS[name])

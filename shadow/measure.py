@@ -1,0 +1,61 @@
+"""Wall time, CPU time, SQL query count and SQL time of one side's run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from django.db import connection
+
+from shadow.errors import ShadowTimeout
+
+
+@dataclass(frozen=True)
+class Measurement:
+    wall_ms: float
+    cpu_ms: float
+    queries: int
+    query_ms: float
+
+    def as_dict(self) -> dict:
+        return {key: round(value, 3) if isinstance(value, float) else value for key, value in asdict(self).items()}
+
+
+class Meter:
+    """A connection.execute_wrapper that counts and times queries, and enforces a deadline between them."""
+
+    def __init__(self, deadline: float | None = None):
+        self.deadline = deadline
+        self.queries = 0
+        self.query_seconds = 0.0
+        self.measurement: Measurement | None = None
+
+    def __call__(self, execute, sql, params, many, context):
+        # A side that loops over queries is stopped at its next query once its budget is spent.
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise ShadowTimeout("time budget exceeded")
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.queries += 1
+            self.query_seconds += time.perf_counter() - start
+
+
+@contextmanager
+def measured(*, deadline: float | None = None) -> Iterator[Meter]:
+    """Measure the block; the Measurement is on the meter afterwards, also when the block raised."""
+    meter = Meter(deadline)
+    wall_start, cpu_start = time.perf_counter(), time.thread_time()
+    try:
+        with connection.execute_wrapper(meter):
+            yield meter
+    finally:
+        meter.measurement = Measurement(
+            wall_ms=(time.perf_counter() - wall_start) * 1000,
+            cpu_ms=(time.thread_time() - cpu_start) * 1000,
+            queries=meter.queries,
+            query_ms=meter.query_seconds * 1000,
+        )

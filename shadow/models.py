@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+# Histogram bucket upper bounds; the last bucket takes everything above. p50/p95 are read from these.
+MS_BUCKETS: tuple[float, ...] = (
+    0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
+)
+QUERY_BUCKETS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000)
+
+
+def empty_ms_histogram() -> list[int]:
+    return [0] * (len(MS_BUCKETS) + 1)
+
+
+def empty_query_histogram() -> list[int]:
+    return [0] * (len(QUERY_BUCKETS) + 1)
+
+
+class SamplingRate(models.Model):
+    """A run-time sampling rate for one pair: for all teams (team empty) or one team."""
+
+    pair_name = models.CharField(max_length=100)
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    rate = models.DecimalField(
+        max_digits=5, decimal_places=4, validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Share of calls compared, 0 to 1 (0.01 = 1 %).",
+    )
+    updated_by = models.CharField(max_length=150, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pair_name", "team"], name="sampling_unique_pair_team"),
+            models.UniqueConstraint(fields=["pair_name"], condition=Q(team__isnull=True), name="sampling_unique_pair_default"),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=1), name="sampling_rate_between_0_and_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pair_name} {'team ' + str(self.team_id) if self.team_id else 'all teams'}: {self.rate}"
+
+
+class DailyEvidence(models.Model):
+    """Per pair, team and day: what sampled comparisons found, and how both sides performed.
+
+    Written by one upsert per sampled call (shadow.reporters.DatabaseReporter).
+    """
+
+    pair_name = models.CharField(max_length=100)
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    runs = models.IntegerField(default=0)
+    matches = models.IntegerField(default=0)
+    mismatches = models.IntegerField(default=0)
+    ignored_differences = models.IntegerField(default=0)
+    errors = models.IntegerField(default=0)
+    timeouts = models.IntegerField(default=0)
+    # While the optimized side served: what counts towards the guarded rollback.
+    optimized_served_mismatches = models.IntegerField(default=0)
+    optimized_errors = models.IntegerField(default=0)
+    legacy_ms_histogram = ArrayField(models.IntegerField(), default=empty_ms_histogram)
+    optimized_ms_histogram = ArrayField(models.IntegerField(), default=empty_ms_histogram)
+    legacy_queries_histogram = ArrayField(models.IntegerField(), default=empty_query_histogram)
+    optimized_queries_histogram = ArrayField(models.IntegerField(), default=empty_query_histogram)
+    legacy_ms_total = models.FloatField(default=0)
+    optimized_ms_total = models.FloatField(default=0)
+    legacy_queries_total = models.BigIntegerField(default=0)
+    optimized_queries_total = models.BigIntegerField(default=0)
+    measured_runs = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "daily evidence"
+        constraints = [
+            models.UniqueConstraint(fields=["pair_name", "team", "day"], name="evidence_unique_pair_team_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pair_name} team {self.team_id} {self.day}"
+
+    @property
+    def comparisons(self) -> int:
+        return self.matches + self.mismatches
+
+
+class ShadowRecord(models.Model):
+    """One mismatch, error or timeout, with the full (unredacted) diff. Staff only."""
+
+    class Outcome(models.TextChoices):
+        MISMATCH = "mismatch", "Mismatch"
+        ERROR = "error", "Error"
+        TIMEOUT = "timeout", "Timeout"
+
+    pair_name = models.CharField(max_length=100, db_index=True)
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    served = models.CharField(max_length=10, help_text='"legacy", "optimized", or "none" for on-demand comparisons')
+    diff = models.JSONField(default=list, help_text="Unredacted differences: [{path, legacy, optimized}]")
+    error = models.TextField(blank=True)
+    legacy_measurement = models.JSONField(null=True, blank=True)
+    optimized_measurement = models.JSONField(null=True, blank=True)
+    call_arguments = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} in {self.pair_name} for team {self.team_id}"

@@ -1,0 +1,244 @@
+"""Where comparisons go: the database (evidence, records) and Sentry (mismatches, errors).
+
+Every reporter is guarded: a reporter that fails (Sentry unreachable, a
+database error) is logged and never reaches the caller. Database writes run
+in their own savepoint so a failure cannot break the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from dataclasses import dataclass
+
+import sentry_sdk
+from django.db import connection, transaction
+from django.utils import timezone
+
+from shadow.codec import describe_call
+from shadow.measure import Measurement
+from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, ShadowRecord
+from shadow.registry import Pair
+
+logger = logging.getLogger(__name__)
+
+LEGACY, OPTIMIZED = "legacy", "optimized"
+
+
+@dataclass(frozen=True)
+class DayCounters:
+    """The team's counters for the day after this call's upsert."""
+
+    mismatches: int
+    errors: int
+    optimized_served_mismatches: int
+    optimized_errors: int
+
+
+def report_comparison(pair: Pair, comparison) -> None:
+    counters = _guarded("store evidence", pair.name, store_comparison, comparison)
+    _guarded("report to Sentry", pair.name, send_to_sentry, comparison)
+    if counters is not None and comparison.served == OPTIMIZED:
+        from shadow.gate import roll_back_if_needed
+
+        _guarded("check the guarded rollback", pair.name, roll_back_if_needed, pair.name, comparison.team_id, counters)
+
+
+def report_serving_error(pair: Pair, kwargs: dict, error: BaseException) -> None:
+    """The optimized side raised while serving (unsampled call); legacy is serving the caller instead."""
+    team = kwargs.get("team")
+    team_id = getattr(team, "pk", None)
+    logger.warning("Optimized side of %s raised %s for team %s; legacy served", pair.name, type(error).__name__, team_id)
+    if team_id is None:
+        return
+    counters = _guarded("store evidence", pair.name, store_serving_error, pair.name, team_id, kwargs, error)
+    _guarded("report to Sentry", pair.name, send_serving_error_to_sentry, pair.name, getattr(team, "slug", ""), error)
+    if counters is not None:
+        from shadow.gate import roll_back_if_needed
+
+        _guarded("check the guarded rollback", pair.name, roll_back_if_needed, pair.name, team_id, counters)
+
+
+def _guarded(what: str, pair_name: str, function, *args):
+    try:
+        return function(*args)
+    except Exception:
+        logger.exception("Shadow reporter could not %s for %s", what, pair_name)
+        return None
+
+
+# --- database -----------------------------------------------------------------------
+
+
+def one_hot(buckets, value: float | None) -> list[int]:
+    histogram = [0] * (len(buckets) + 1)
+    if value is not None:
+        histogram[bisect.bisect_left(buckets, value)] = 1
+    return histogram
+
+
+UPSERT = """
+INSERT INTO shadow_dailyevidence AS e (
+    pair_name, team_id, day, runs, matches, mismatches, ignored_differences, errors, timeouts,
+    optimized_served_mismatches, optimized_errors,
+    legacy_ms_histogram, optimized_ms_histogram, legacy_queries_histogram, optimized_queries_histogram,
+    legacy_ms_total, optimized_ms_total, legacy_queries_total, optimized_queries_total, measured_runs, updated_at
+) VALUES (
+    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+    %s::int[], %s::int[], %s::int[], %s::int[], %s, %s, %s, %s, %s, %s
+)
+ON CONFLICT (pair_name, team_id, day) DO UPDATE SET
+    runs = e.runs + EXCLUDED.runs,
+    matches = e.matches + EXCLUDED.matches,
+    mismatches = e.mismatches + EXCLUDED.mismatches,
+    ignored_differences = e.ignored_differences + EXCLUDED.ignored_differences,
+    errors = e.errors + EXCLUDED.errors,
+    timeouts = e.timeouts + EXCLUDED.timeouts,
+    optimized_served_mismatches = e.optimized_served_mismatches + EXCLUDED.optimized_served_mismatches,
+    optimized_errors = e.optimized_errors + EXCLUDED.optimized_errors,
+    legacy_ms_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.legacy_ms_histogram, EXCLUDED.legacy_ms_histogram) WITH ORDINALITY AS h(a, b, i)),
+    optimized_ms_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.optimized_ms_histogram, EXCLUDED.optimized_ms_histogram) WITH ORDINALITY AS h(a, b, i)),
+    legacy_queries_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.legacy_queries_histogram, EXCLUDED.legacy_queries_histogram) WITH ORDINALITY AS h(a, b, i)),
+    optimized_queries_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.optimized_queries_histogram, EXCLUDED.optimized_queries_histogram) WITH ORDINALITY AS h(a, b, i)),
+    legacy_ms_total = e.legacy_ms_total + EXCLUDED.legacy_ms_total,
+    optimized_ms_total = e.optimized_ms_total + EXCLUDED.optimized_ms_total,
+    legacy_queries_total = e.legacy_queries_total + EXCLUDED.legacy_queries_total,
+    optimized_queries_total = e.optimized_queries_total + EXCLUDED.optimized_queries_total,
+    measured_runs = e.measured_runs + EXCLUDED.measured_runs,
+    updated_at = EXCLUDED.updated_at
+RETURNING mismatches, errors, optimized_served_mismatches, optimized_errors
+"""
+
+
+def upsert_day(
+    *, pair_name: str, team_id: int, runs: int = 0, matches: int = 0, mismatches: int = 0, ignored: int = 0,
+    errors: int = 0, timeouts: int = 0, optimized_served_mismatches: int = 0, optimized_errors: int = 0,
+    legacy: Measurement | None = None, optimized: Measurement | None = None,
+) -> DayCounters:
+    """Add one call's counts and measurements to the (pair, team, today) row: a single statement."""
+    now = timezone.now()
+    params = [
+        pair_name, team_id, now.date(), runs, matches, mismatches, ignored, errors, timeouts,
+        optimized_served_mismatches, optimized_errors,
+        one_hot(MS_BUCKETS, legacy.wall_ms if legacy else None),
+        one_hot(MS_BUCKETS, optimized.wall_ms if optimized else None),
+        one_hot(QUERY_BUCKETS, legacy.queries if legacy else None),
+        one_hot(QUERY_BUCKETS, optimized.queries if optimized else None),
+        legacy.wall_ms if legacy else 0.0,
+        optimized.wall_ms if optimized else 0.0,
+        legacy.queries if legacy else 0,
+        optimized.queries if optimized else 0,
+        1 if legacy and optimized else 0,
+        now,
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(UPSERT, params)
+        return DayCounters(*cursor.fetchone())
+
+
+def store_comparison(comparison) -> DayCounters:
+    outcome = comparison.outcome
+    optimized_served = comparison.served == OPTIMIZED
+    # Timings of a side that failed or ran out of time say nothing about its speed.
+    legacy = comparison.legacy.measurement if not comparison.legacy.failed else None
+    optimized = comparison.optimized.measurement if not comparison.optimized.failed else None
+    with transaction.atomic():
+        counters = upsert_day(
+            pair_name=comparison.pair,
+            team_id=comparison.team_id,
+            runs=1,
+            matches=int(outcome == "match"),
+            mismatches=int(outcome == "mismatch"),
+            ignored=len(comparison.result.ignored) if comparison.result else 0,
+            errors=int(outcome == "error"),
+            timeouts=int(outcome == "timeout"),
+            optimized_served_mismatches=int(optimized_served and outcome == "mismatch"),
+            optimized_errors=int(optimized_served and comparison.optimized.error is not None),
+            legacy=legacy,
+            optimized=optimized,
+        )
+        if outcome != "match":
+            ShadowRecord.objects.create(
+                pair_name=comparison.pair,
+                team_id=comparison.team_id,
+                outcome=outcome,
+                served=comparison.served,
+                diff=[
+                    {"path": difference.path, "line": difference.render(redact=False)}
+                    for difference in (comparison.result.differences if comparison.result else ())
+                ],
+                error=comparison.error_text,
+                legacy_measurement=comparison.legacy.measurement.as_dict() if comparison.legacy.measurement else None,
+                optimized_measurement=(
+                    comparison.optimized.measurement.as_dict() if comparison.optimized.measurement else None
+                ),
+                call_arguments=comparison.call_arguments,
+            )
+    return counters
+
+
+def store_serving_error(pair_name: str, team_id: int, kwargs: dict, error: BaseException) -> DayCounters:
+    with transaction.atomic():
+        counters = upsert_day(pair_name=pair_name, team_id=team_id, errors=1, optimized_errors=1)
+        ShadowRecord.objects.create(
+            pair_name=pair_name,
+            team_id=team_id,
+            outcome=ShadowRecord.Outcome.ERROR,
+            served=OPTIMIZED,
+            error=f"optimized (serving, fell back to legacy): {type(error).__name__}: {error}",
+            call_arguments=describe_call(kwargs),
+        )
+    return counters
+
+
+# --- Sentry ---------------------------------------------------------------------------
+
+
+def measurements_context(comparison) -> dict:
+    return {
+        side: (run.measurement.as_dict() if run.measurement else None)
+        for side, run in ((LEGACY, comparison.legacy), (OPTIMIZED, comparison.optimized))
+    }
+
+
+def send_to_sentry(comparison) -> None:
+    if comparison.outcome == "match":
+        # Matched runs are not events: their timings go on the current transaction's span.
+        span = sentry_sdk.get_current_span()
+        if span is not None:
+            for side, values in measurements_context(comparison).items():
+                for key, value in (values or {}).items():
+                    span.set_data(f"shadow.{comparison.pair}.{side}.{key}", value)
+        return
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("shadow.pair", comparison.pair)
+        scope.set_tag("team", comparison.team_slug or str(comparison.team_id))
+        scope.set_tag("served", comparison.served)
+        scope.set_tag("shadow.outcome", comparison.outcome)
+        context = {"measurements": measurements_context(comparison)}
+        if comparison.outcome == "mismatch":
+            scope.fingerprint = ["shadow-mismatch", comparison.pair]
+            context["diff"] = comparison.diff
+            context["differences"] = len(comparison.result.differences)
+            message = f"Shadow mismatch in {comparison.pair}"
+        else:
+            scope.fingerprint = ["shadow-" + comparison.outcome, comparison.pair]
+            # Exception types only: their messages may quote personal data.
+            context["failed_sides"] = {
+                run.side: ("timeout" if run.timed_out else type(run.error).__name__)
+                for run in (comparison.legacy, comparison.optimized)
+                if run.failed
+            }
+            message = f"Shadow {comparison.outcome} in {comparison.pair}"
+        scope.set_context("shadow", context)
+        sentry_sdk.capture_message(message, level="warning")
+
+
+def send_serving_error_to_sentry(pair_name: str, team_slug: str, error: BaseException) -> None:
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("shadow.pair", pair_name)
+        scope.set_tag("team", team_slug)
+        scope.set_tag("served", OPTIMIZED)
+        scope.set_tag("shadow.outcome", "serving-error")
+        scope.fingerprint = ["shadow-serving-error", pair_name, type(error).__name__]
+        sentry_sdk.capture_exception(error)

@@ -1,0 +1,66 @@
+"""Which calls are compared: a rate per pair, overridable per team, changeable at run time.
+
+Lookup order: the team's rate for the pair, the pair's rate for all teams,
+SHADOW_DEFAULT_RATE. Rates are cached per pair (zero queries when warm) and
+cleared whenever a SamplingRate row changes.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db import transaction
+
+from shadow import conf
+from shadow.models import SamplingRate
+
+ALL_TEAMS = "all"
+
+
+def cache_key(pair_name: str) -> str:
+    return f"shadow:rates:{pair_name}"
+
+
+def rates_for(pair_name: str) -> dict:
+    """{team id or "all": rate} for the pair, from the cache when warm."""
+    key = cache_key(pair_name)
+    rates = cache.get(key)
+    if rates is None:
+        rates = {
+            (team_id if team_id is not None else ALL_TEAMS): float(rate)
+            for team_id, rate in SamplingRate.objects.filter(pair_name=pair_name).values_list("team_id", "rate")
+        }
+        cache.set(key, rates)
+    return rates
+
+
+def rate_for(pair_name: str, team) -> float:
+    rates = rates_for(pair_name)
+    team_id = getattr(team, "pk", None)
+    if team_id in rates:
+        return rates[team_id]
+    return rates.get(ALL_TEAMS, float(conf.get("SHADOW_DEFAULT_RATE")))
+
+
+def should_sample(pair_name: str, team) -> bool:
+    rate = rate_for(pair_name, team)
+    return rate >= 1 or (rate > 0 and random.random() < rate)
+
+
+def forget_rates(pair_name: str) -> None:
+    # Now for this process, and again on commit in case another process re-read the old rows meanwhile.
+    cache.delete(cache_key(pair_name))
+    transaction.on_commit(lambda: cache.delete(cache_key(pair_name)))
+
+
+def set_rate(*, pair_name: str, rate, team=None, actor: str = "") -> SamplingRate:
+    """Set the pair's rate for one team, or for all teams when team is None."""
+    value = Decimal(str(rate))
+    if not Decimal("0") <= value <= Decimal("1"):
+        raise ValueError(f"Sampling rate must be between 0 and 1, got {rate}")
+    row, _ = SamplingRate.objects.update_or_create(
+        pair_name=pair_name, team=team, defaults={"rate": value, "updated_by": actor}
+    )
+    return row

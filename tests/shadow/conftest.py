@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import pytest
+
+from flags.registry import ROLLOUT_FLAGS, RolloutFlag
+from shadow import registry
+from shadow.registry import Pair
+
+
+@pytest.fixture
+def make_pair():
+    """Declare a test-only pair and its rollout flag for this test: make_pair(name=…, legacy=…, optimized=…, **options)."""
+    with ExitStack() as stack:
+
+        def make(name: str = "test.pair", *, legacy, optimized, **options) -> Pair:
+            stack.enter_context(ROLLOUT_FLAGS.temporarily(RolloutFlag(name, "Test-only pair", owner="tests")))
+            return stack.enter_context(registry.temporarily(Pair(name=name, legacy=legacy, optimized=optimized, **options)))
+
+        yield make
+
+
+@pytest.fixture
+def sample_everything(settings):
+    """Every call is a sampled call (SHADOW_DEFAULT_RATE = 1)."""
+    settings.SHADOW_DEFAULT_RATE = 1
