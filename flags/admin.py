@@ -3,6 +3,9 @@
 Operators turn a flag on or off for chosen teams with the "Enable for teams…"
 and "Disable for teams…" actions: a confirmation page asks for the teams and a
 reason, then flags.services does the change (atomic, audited, caches flushed).
+When an enable guard (the shadow readiness gate) refuses, the page lists its
+problems, changes nothing, and offers a "force" checkbox; a forced enable is
+audited with a reason starting "FORCED past readiness gate".
 The flag's change form edits the same fields directly; those edits are
 attributed to the logged-in user, so they are audited just the same.
 """
@@ -24,7 +27,7 @@ from django.template.response import TemplateResponse
 from waffle.admin import FlagAdmin as WaffleFlagAdmin
 
 from apps.teams.models import Team
-from flags import services
+from flags import extensions, services
 from flags.audit import attributed_to, user_actor
 from flags.errors import FlagError
 from flags.models import Flag, FlagAudit
@@ -79,11 +82,22 @@ class TeamActionForm(forms.Form):
     )
 
 
+class EnableTeamsForm(TeamActionForm):
+    force = forms.BooleanField(
+        required=False,
+        label="Force past the readiness gate",
+        help_text="Enable even though the gate refuses. Needs the reason above; audited as FORCED.",
+    )
+
+
 @dataclass(frozen=True)
 class TeamAction:
     verb: str  # "Enable" / "Disable": page title, button and messages
     service: Callable[..., Flag]
     explanation: str
+    form_class: type[TeamActionForm] = TeamActionForm
+    # Enabling asks the enable guards first; disabling (the rollback) is never refused.
+    guarded: bool = False
 
 
 TEAM_ACTIONS = {
@@ -91,6 +105,8 @@ TEAM_ACTIONS = {
         verb="Enable",
         service=services.enable_for_teams,
         explanation="The chosen teams are listed on each flag, and any per-team block on them is lifted.",
+        form_class=EnableTeamsForm,
+        guarded=True,
     ),
     "disable_for_teams": TeamAction(
         verb="Disable",
@@ -111,6 +127,9 @@ def run_team_action(
     Every selected flag must be registered, or nothing happens. The change
     is one transaction for all selected flags: a service error (FlagError)
     re-renders the page with the error and leaves every flag as it was.
+    Enabling first asks the enable guards for every selected flag; any
+    refusal re-renders the page with all of them (and the force checkbox)
+    and changes nothing, unless "force" was ticked.
     """
     action = TEAM_ACTIONS[action_name]
     selected = list(queryset.order_by("name"))
@@ -124,32 +143,54 @@ def run_team_action(
         )
         return None
 
-    form = TeamActionForm(request.POST if CONFIRM_FIELD in request.POST else None)
+    form = action.form_class(request.POST if CONFIRM_FIELD in request.POST else None)
+    refusals: list[tuple[str, list[str]]] = []
     if form.is_bound and form.is_valid():
         teams = list(form.cleaned_data["teams"])
         reason = form.cleaned_data["reason"]
-        try:
-            with transaction.atomic():
-                for flag in selected:
-                    action.service(name=flag.name, teams=teams, actor=user_actor(request.user), reason=reason)
-                    modeladmin.log_change(request, flag, f"{action.verb}d for {team_slugs(teams)}: {reason}")
-        except FlagError as error:
-            form.add_error(None, str(error))
-        else:
-            modeladmin.message_user(
-                request,
-                f"{action.verb}d {', '.join(flag.name for flag in selected)} for {team_slugs(teams)}.",
-                messages.SUCCESS,
-            )
-            return None
-    return render_team_action_page(modeladmin, request, flags=selected, form=form, action_name=action_name)
+        force = form.cleaned_data.get("force", False)
+        if action.guarded and not force:
+            refusals = [
+                (flag.name, problems) for flag in selected if (problems := extensions.enable_refusals(flag.name, teams))
+            ]
+        if not refusals:
+            options = {"force": force} if action.guarded else {}
+            try:
+                with transaction.atomic():
+                    for flag in selected:
+                        action.service(
+                            name=flag.name, teams=teams, actor=user_actor(request.user), reason=reason, **options
+                        )
+                        modeladmin.log_change(request, flag, f"{action.verb}d for {team_slugs(teams)}: {reason}")
+            except FlagError as error:
+                form.add_error(None, str(error))
+            else:
+                modeladmin.message_user(
+                    request,
+                    f"{action.verb}d {', '.join(flag.name for flag in selected)} for {team_slugs(teams)}.",
+                    messages.SUCCESS,
+                )
+                return None
+    return render_team_action_page(
+        modeladmin, request, flags=selected, form=form, action_name=action_name, refusals=refusals
+    )
 
 
 def render_team_action_page(
-    modeladmin: FlagAdmin, request: HttpRequest, *, flags: list[Flag], form: TeamActionForm, action_name: str
+    modeladmin: FlagAdmin,
+    request: HttpRequest,
+    *,
+    flags: list[Flag],
+    form: TeamActionForm,
+    action_name: str,
+    refusals: list[tuple[str, list[str]]] = (),
 ) -> TemplateResponse:
     action = TEAM_ACTIONS[action_name]
     opts = modeladmin.model._meta
+    # The force checkbox appears once the gate has refused (or was already ticked), not up front.
+    fields = ["teams", "reason"]
+    if "force" in form.fields and (refusals or (form.is_bound and form["force"].value())):
+        fields.append("force")
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": f"{action.verb} rollout flags for teams",
@@ -159,7 +200,8 @@ def render_team_action_page(
         "explanation": action.explanation,
         "flag_rows": [(flag, on_for_teams_summary(flag)) for flag in flags],
         "form": form,
-        "adminform": helpers.AdminForm(form, [(None, {"fields": ["teams", "reason"]})], {}),
+        "adminform": helpers.AdminForm(form, [(None, {"fields": fields})], {}),
+        "refusals": refusals,
         "media": modeladmin.media + form.media,
         "action_name": action_name,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -210,6 +252,16 @@ class FlagForm(forms.ModelForm):
         if both:
             raise ValidationError(
                 f"A team cannot be both listed and blocked (blocked wins): {team_slugs(both)}."
+            )
+        # Listing a team here switches it on just as the action does, so the same enable guards apply.
+        name = cleaned.get("name") or self.instance.name
+        listed_before = set(self.instance.teams.all()) if self.instance.pk else set()
+        newly_listed = [team for team in cleaned.get("teams") or () if team not in listed_before]
+        refusals = extensions.enable_refusals(name, newly_listed) if name and newly_listed else []
+        if refusals:
+            raise ValidationError(
+                f"The readiness gate refuses to list {team_slugs(newly_listed)}: {'; '.join(refusals)}. "
+                "Nothing was changed. The “Enable for teams…” action can force it, with a reason."
             )
         return cleaned
 

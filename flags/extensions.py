@@ -3,11 +3,19 @@
 - Enable guards: called before teams are switched on; each returns the
   reasons to refuse (an empty list lets the change through). The shadow app
   registers its readiness gate here.
+- Status columns: a provider adds columns to the team rows of `rollout
+  status` (text table, and the "evidence" key of each team in --json).
+- Sub-commands: other apps add `rollout <name>` sub-commands.
+
+Registration happens in the other app's AppConfig.ready(); registering the
+same callable again is a no-op, so a second ready() (tests) is harmless.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 EnableGuard = Callable[[str, list], list[str]]
 
@@ -22,3 +30,66 @@ def register_enable_guard(guard: EnableGuard) -> EnableGuard:
 
 def enable_refusals(flag_name: str, teams: list) -> list[str]:
     return [problem for guard in _enable_guards for problem in guard(flag_name, teams)]
+
+
+# --- status columns ----------------------------------------------------------------------
+
+# (flag name, teams) -> {team id: {column name: value}}. Teams without an entry get no columns;
+# a flag the provider knows nothing about gets {}. Values must be JSON-serialisable: None, bool,
+# numbers, strings, or a dict of those (the text table joins a dict's values with " → ").
+StatusColumnsProvider = Callable[[str, list], dict[int, dict[str, Any]]]
+
+_status_column_providers: list[StatusColumnsProvider] = []
+
+
+def register_status_columns(provider: StatusColumnsProvider) -> StatusColumnsProvider:
+    """Add columns to `rollout status`. The provider is called once per flag with all shown teams,
+    so it should answer for all of them in a fixed number of queries."""
+    if provider not in _status_column_providers:
+        _status_column_providers.append(provider)
+    return provider
+
+
+def status_columns(flag_name: str, teams: list) -> dict[int, dict[str, Any]]:
+    """Every provider's columns for the flag, merged per team (later providers win on a clash)."""
+    merged: dict[int, dict[str, Any]] = {}
+    for provider in _status_column_providers:
+        for team_id, columns in provider(flag_name, teams).items():
+            merged.setdefault(team_id, {}).update(columns)
+    return merged
+
+
+# --- rollout sub-commands ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubCommand:
+    """`rollout <name>`: add_arguments(parser) declares its arguments, handler(command, options) runs it.
+
+    The handler writes to command.stdout and reports failures by raising
+    CommandError with a returncode (1: refused or failed, 2: bad input); a
+    FlagError it lets through exits with status 2.
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[Any], None]
+    handler: Callable[[Any, dict], None]
+
+
+_subcommands: dict[str, SubCommand] = {}
+
+
+def register_subcommand(
+    name: str, help: str, add_arguments: Callable[[Any], None], handler: Callable[[Any, dict], None]  # noqa: A002
+) -> SubCommand:
+    subcommand = SubCommand(name=name, help=help, add_arguments=add_arguments, handler=handler)
+    existing = _subcommands.get(name)
+    if existing is not None and existing != subcommand:
+        raise ValueError(f"rollout sub-command {name!r} is registered twice")
+    _subcommands[name] = subcommand
+    return subcommand
+
+
+def subcommands() -> dict[str, SubCommand]:
+    return dict(_subcommands)

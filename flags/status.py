@@ -6,15 +6,17 @@ flags, teams and audit entries, and returns plain data (no model instances).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, Q
 from django.utils import timezone
 
 from apps.teams.models import Team
+from flags import extensions
 from flags.audit import on_off
 from flags.models import Flag, FlagAudit, decide, describe_flag_mode
 from flags.registry import ROLLOUT_FLAGS
@@ -31,6 +33,8 @@ class TeamState:
     # The latest audit entry for this flag and this team or for all teams, if any.
     since: datetime | None
     by: str | None
+    # Columns added by other apps (flags.extensions.register_status_columns), e.g. shadow evidence.
+    columns: dict[str, Any] = field(default_factory=dict)
 
     @property
     def state(self) -> str:
@@ -66,7 +70,9 @@ class HistoryEntry:
     reason: str
 
 
-def flag_statuses(*, teams: list[Team] | None = None, flag_names: list[str] | None = None) -> list[FlagStatus]:
+def flag_statuses(
+    *, teams: list[Team] | None = None, flag_names: list[str] | None = None, with_columns: bool = False
+) -> list[FlagStatus]:
     """The effective state of each flag for each team.
 
     Flags: every registered flag (also before its row exists: then off for
@@ -75,10 +81,12 @@ def flag_statuses(*, teams: list[Team] | None = None, flag_names: list[str] | No
     given order, default every team by slug. The state follows
     flags.models.decide, read from the database (not the cache), so it is the
     truth right after a change. `since`/`by` come from the latest audit entry
-    for the flag and that team or for all teams.
+    for the flag and that team or for all teams. with_columns: each team's
+    `columns` are filled by the registered status-column providers.
 
     Queries: one for the teams (none when `teams` is given), one for the flag
-    rows with both team lists, one for the latest audit entries.
+    rows with both team lists, one for the latest audit entries; with_columns
+    adds what the providers make for each flag (shadow: one per flag that has a pair).
     """
     if teams is None:
         teams = list(Team.objects.order_by("slug"))
@@ -95,6 +103,7 @@ def flag_statuses(*, teams: list[Team] | None = None, flag_names: list[str] | No
         percent = row["percent"] if row else None
         listed = frozenset(row["listed"]) if row else frozenset()
         blocked = frozenset(row["blocked"]) if row else frozenset()
+        columns = extensions.status_columns(name, teams) if with_columns else {}
         cells = []
         for team in teams:
             entry = _later(latest.get((name, team.pk)), latest.get((name, None)))
@@ -105,6 +114,7 @@ def flag_statuses(*, teams: list[Team] | None = None, flag_names: list[str] | No
             cells.append(TeamState(
                 slug=team.slug, name=team.name, on=on,
                 since=entry[0] if entry else None, by=entry[2] if entry else None,
+                columns=columns.get(team.pk, {}),
             ))
         statuses.append(FlagStatus(
             name=name,
@@ -179,17 +189,43 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table)
 
 
+def format_cell(value: Any) -> str:
+    """An added column's value as text: None "—", booleans yes/no, a dict its values joined by " → "."""
+    if value is None:
+        return BLANK
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return " → ".join(format_cell(item) for item in value.values())
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def column_header(name: str) -> str:
+    return name.replace("_", " ").upper()
+
+
 def status_table(statuses: list[FlagStatus]) -> str:
-    """One row per flag and team; a flag shows one row with team "—" when there are no teams."""
+    """One row per flag and team; a flag shows one row with team "—" when there are no teams.
+
+    Columns added by extensions follow MODE, in the order they first appear;
+    rows without them show "—". Without any, the table has the six fixed columns.
+    """
+    extra = list(dict.fromkeys(name for status in statuses for team in status.teams for name in team.columns))
     rows = []
     for status in statuses:
         mode = status.mode if status.registered else f"unregistered: {status.mode}"
         for team in status.teams or [None]:
             if team is None:
-                rows.append([status.name, BLANK, BLANK, BLANK, BLANK, mode])
+                rows.append([status.name, BLANK, BLANK, BLANK, BLANK, mode] + [BLANK] * len(extra))
             else:
-                rows.append([status.name, team.slug, team.state, format_time(team.since), team.by or BLANK, mode])
-    return format_table(["FLAG", "TEAM", "STATE", "SINCE", "BY", "MODE"], rows)
+                rows.append([
+                    status.name, team.slug, team.state, format_time(team.since), team.by or BLANK, mode,
+                    *(format_cell(team.columns.get(name)) for name in extra),
+                ])
+    headers = ["FLAG", "TEAM", "STATE", "SINCE", "BY", "MODE", *(column_header(name) for name in extra)]
+    return format_table(headers, rows)
 
 
 def status_document(statuses: list[FlagStatus]) -> dict:
@@ -206,20 +242,24 @@ def status_document(statuses: list[FlagStatus]) -> dict:
                 "everyone": status.everyone,
                 "percent": None if status.percent is None else str(status.percent),
                 "mode": status.mode,
-                "teams": [
-                    {
-                        "slug": team.slug,
-                        "name": team.name,
-                        "state": team.state,
-                        "since": iso_time(team.since),
-                        "by": team.by,
-                    }
-                    for team in status.teams
-                ],
+                "teams": [team_document(team) for team in status.teams],
             }
             for status in statuses
         ]
     }
+
+
+def team_document(team: TeamState) -> dict:
+    document = {
+        "slug": team.slug,
+        "name": team.name,
+        "state": team.state,
+        "since": iso_time(team.since),
+        "by": team.by,
+    }
+    if team.columns:
+        document["evidence"] = team.columns
+    return document
 
 
 def history_table(entries: list[HistoryEntry]) -> str:

@@ -18,6 +18,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from flags import extensions
+from flags.audit import cli_actor
+from flags.status import format_table, format_time
 from shadow import conf, registry, runner, sampling
 from shadow.errors import UnknownPairError
 from shadow.gate import Evidence, evidence_for
@@ -95,12 +98,14 @@ def get_team(slug: str):
 
 
 def parse_rate(value: str) -> Decimal:
+    """A rate from 0 to 1 with at most the 4 decimal places SamplingRate stores (finer would be rounded silently)."""
+    out_of_range = CommandError(f"Sampling rate must be a number from 0 to 1, got {value!r}", returncode=USAGE_ERROR)
     try:
         rate = Decimal(value)
     except InvalidOperation:
-        raise CommandError(f"Sampling rate must be a number from 0 to 1, got {value!r}", returncode=USAGE_ERROR) from None
+        raise out_of_range from None
     if not rate.is_finite() or not Decimal("0") <= rate <= Decimal("1"):
-        raise CommandError(f"Sampling rate must be a number from 0 to 1, got {value!r}", returncode=USAGE_ERROR)
+        raise out_of_range
     if rate != rate.quantize(RATE_PLACES):
         raise CommandError(f"Sampling rate has at most 4 decimal places, got {value!r}", returncode=USAGE_ERROR)
     return rate
@@ -132,7 +137,7 @@ def describe_arguments(kwargs: dict) -> str:
 def describe_side(run: runner.SideRun) -> str:
     if run.measurement is None:
         return f"{run.side} —"
-    return f"{run.side} {run.measurement.wall_ms:.1f} ms, {plural(run.measurement.queries, 'query', 'queries')}"
+    return f"{run.side} {run.measurement.wall_ms:.2f} ms, {plural(run.measurement.queries, 'query', 'queries')}"
 
 
 def describe_evidence(slug: str, item: Evidence) -> str:
@@ -267,8 +272,6 @@ def shadow_arguments(parser: CommandParser) -> None:
 
 
 def run_shadow(command: BaseCommand, options: dict) -> None:
-    from flags.audit import cli_actor
-
     pair = get_pair(options["pair"])
     team = get_team(options["team"]) if options["team"] else None
     scope = team.slug if team else "all teams"
@@ -285,8 +288,6 @@ def run_shadow(command: BaseCommand, options: dict) -> None:
 
 def show_rates(command: BaseCommand, pair: Pair, team) -> None:
     """One team: its effective rate and where it comes from. Otherwise: every stored rate."""
-    from flags.status import format_table, format_time
-
     rows = list(SamplingRate.objects.filter(pair_name=pair.name).select_related("team"))
     everyone = next((row for row in rows if row.team_id is None), None)
     fallback = (everyone.rate, "the rate for all teams") if everyone else (
@@ -298,7 +299,9 @@ def show_rates(command: BaseCommand, pair: Pair, team) -> None:
         command.stdout.write(f"{pair.name}: {team.slug} is sampled at {format_rate(rate)} ({source})")
         return
     rate, source = fallback
-    command.stdout.write(f"{pair.name}: teams without a rate of their own are sampled at {format_rate(rate)} ({source})")
+    command.stdout.write(
+        f"{pair.name}: teams without a rate of their own are sampled at {format_rate(rate)} ({source})"
+    )
     if rows:
         # The all-teams row first, then teams by slug.
         rows.sort(key=lambda row: (row.team is not None, row.team.slug if row.team else ""))
@@ -316,8 +319,6 @@ def show_rates(command: BaseCommand, pair: Pair, team) -> None:
 
 
 def register() -> None:
-    from flags import extensions
-
     extensions.register_status_columns(evidence_columns)
     extensions.register_subcommand(
         "verify",

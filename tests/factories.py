@@ -22,6 +22,7 @@ from apps.metrics.models import (
 )
 from apps.teams.models import Membership, Team
 from flags.models import Flag
+from shadow.models import DailyEvidence, SamplingRate, ShadowRecord, empty_ms_histogram, empty_query_histogram
 
 UTC = dt.timezone.utc
 
@@ -197,3 +198,44 @@ class FlagFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"test.flag_{n}")
     everyone = None
+
+
+class SamplingRateFactory(DjangoModelFactory):
+    """A run-time sampling rate; team=None is the pair's rate for all teams."""
+
+    class Meta:
+        model = SamplingRate
+
+    pair_name = "test.pair"
+    team = factory.SubFactory(TeamFactory)
+    rate = Decimal("0.5")
+    updated_by = "system:test-setup"
+
+
+class DailyEvidenceFactory(DjangoModelFactory):
+    """One (pair, team, day) evidence row; histograms empty unless given (see shadow.models buckets)."""
+
+    class Meta:
+        model = DailyEvidence
+
+    pair_name = "test.pair"
+    team = factory.SubFactory(TeamFactory)
+    day = factory.LazyFunction(lambda: dt.datetime.now(UTC).date())
+    legacy_ms_histogram = factory.LazyFunction(empty_ms_histogram)
+    optimized_ms_histogram = factory.LazyFunction(empty_ms_histogram)
+    legacy_queries_histogram = factory.LazyFunction(empty_query_histogram)
+    optimized_queries_histogram = factory.LazyFunction(empty_query_histogram)
+
+
+class ShadowRecordFactory(DjangoModelFactory):
+    """One stored mismatch with an unredacted difference."""
+
+    class Meta:
+        model = ShadowRecord
+
+    pair_name = "test.pair"
+    team = factory.SubFactory(TeamFactory)
+    outcome = ShadowRecord.Outcome.MISMATCH
+    served = "legacy"
+    diff = factory.LazyFunction(lambda: [{"path": "[0].title", "line": '[0].title: "Fix login" != "Fix logout"'}])
+    call_arguments = factory.LazyFunction(dict)

@@ -9,4 +9,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("app/", include("apps.teams.urls")),
+    # Staff-only operator console for the shadow comparisons.
+    path("ops/shadow/", include("shadow.urls")),
 ]

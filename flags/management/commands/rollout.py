@@ -1,7 +1,7 @@
 """`manage.py rollout`: the operator's view of the rollout flags, and the switches.
 
     rollout status [--json] [--team SLUG …]
-    rollout enable FLAG (--team SLUG … | --percent N | --everyone) [--reason TEXT]
+    rollout enable FLAG (--team SLUG … [--force --reason TEXT] | --percent N | --everyone) [--reason TEXT]
     rollout disable FLAG --team SLUG … [--reason TEXT]
     rollout kill FLAG [--reason TEXT]
     rollout restore FLAG [--reason TEXT]
@@ -10,7 +10,11 @@
 Every change goes through flags.services, so it is atomic and audited as
 "cli:<os user>". Input is checked in full before the first write: an unknown
 flag or team, or a bad percentage, exits with status 2 and changes nothing.
-Each sub-command is one entry in SUBCOMMANDS.
+Enabling teams that an enable guard (the shadow readiness gate) refuses
+exits with status 1, prints the guard's problems and changes nothing;
+--force with a --reason goes past it, and the audit entry says so.
+Each sub-command is one entry in SUBCOMMANDS; other apps add theirs through
+flags.extensions.register_subcommand (shadow: verify, shadow).
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from functools import partial
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.teams.models import Team
-from flags import services
+from flags import extensions, services
 from flags.audit import cli_actor
-from flags.errors import FlagError, UnknownTeamError
+from flags.errors import FlagError, GateRefusedError, UnknownTeamError
 from flags.registry import ROLLOUT_FLAGS
 from flags.status import (
     flag_history,
@@ -39,6 +43,8 @@ from flags.status import (
 
 # The exit status of a command-line usage error, as argparse uses it.
 USAGE_ERROR = 2
+# The exit status of a change that was understood but refused (the readiness gate).
+REFUSED = 1
 # An unknown-team message lists at most this many valid slugs.
 TEAMS_LISTED = 20
 
@@ -124,7 +130,7 @@ def status_arguments(parser: CommandParser) -> None:
 
 def run_status(command: BaseCommand, options: dict) -> None:
     teams = resolve_teams(options["teams"]) if options["teams"] else None
-    statuses = flag_statuses(teams=teams)
+    statuses = flag_statuses(teams=teams, with_columns=True)
     if options["json"]:
         command.stdout.write(json.dumps(status_document(statuses), indent=2))
     else:
@@ -138,15 +144,36 @@ def enable_arguments(parser: CommandParser) -> None:
     how.add_argument("--percent", help="on for this stable share of teams, 0 to 99.9")
     how.add_argument("--everyone", action="store_true", help="on for every team except blocked ones")
     add_reason_argument(parser)
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="with --team: enable even though the readiness gate refuses; needs --reason, audited as FORCED",
+    )
 
 
 def run_enable(command: BaseCommand, options: dict) -> None:
     name = ROLLOUT_FLAGS.get(options["flag"]).name
     actor, reason = cli_actor(), options["reason"]
+    if options["force"] and not options["teams"]:
+        raise FlagError("--force applies to --team only")
+    if options["force"] and not reason.strip():
+        raise FlagError("--force needs a --reason: it is recorded in the audit log")
     if options["teams"]:
         teams = resolve_teams(options["teams"])
-        write = partial(services.enable_for_teams, name=name, actor=actor, reason=reason)
-        change_teams(command, name=name, teams=teams, write=write, wanted_on=True)
+        try:
+            change_teams(command, name=name, teams=teams, wanted_on=True, write=partial(
+                services.enable_for_teams, name=name, actor=actor, reason=reason,
+            ))
+        except GateRefusedError as refusal:
+            if not options["force"]:
+                raise CommandError(refused_message(refusal), returncode=REFUSED) from refusal
+            command.stdout.write(command.style.WARNING(
+                f"{name}: FORCED past the readiness gate, which refused:\n"
+                + "\n".join(f"  {problem}" for problem in refusal.problems)
+            ))
+            change_teams(command, name=name, teams=teams, wanted_on=True, write=partial(
+                services.enable_for_teams, name=name, actor=actor, reason=reason, force=True,
+            ))
     elif options["percent"] is not None:
         percent = services.parse_percent(options["percent"])
         write = partial(services.set_percent, name=name, percent=percent, actor=actor, reason=reason)
@@ -154,6 +181,14 @@ def run_enable(command: BaseCommand, options: dict) -> None:
     else:
         write = partial(services.set_everyone, name=name, everyone=True, actor=actor, reason=reason)
         change_mode(command, name=name, write=write)
+
+
+def refused_message(refusal: GateRefusedError) -> str:
+    problems = "\n".join(f"  {problem}" for problem in refusal.problems)
+    return (
+        f"{refusal.flag_name}: not enabled, the readiness gate refuses:\n{problems}\n"
+        f"Nothing was changed. To override, repeat with --force --reason TEXT (audited)."
+    )
 
 
 def disable_arguments(parser: CommandParser) -> None:
@@ -211,6 +246,18 @@ SUBCOMMANDS: dict[str, SubCommand] = {
 }
 
 
+def all_subcommands() -> dict[str, SubCommand]:
+    """The built-in sub-commands, then those other apps registered (which may not reuse a built-in name)."""
+    added = extensions.subcommands()
+    clashes = sorted(set(added) & set(SUBCOMMANDS))
+    if clashes:
+        raise ValueError(f"rollout sub-commands from other apps clash with built-in ones: {', '.join(clashes)}")
+    return {
+        **SUBCOMMANDS,
+        **{name: SubCommand(sub.help, sub.add_arguments, sub.handler) for name, sub in added.items()},
+    }
+
+
 class Command(BaseCommand):
     help = "See and change the per-team rollout flags. Changes are audited as cli:<os user>."
     # Rolling back must work even while an unrelated system check fails.
@@ -218,11 +265,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         subparsers = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
-        for name, subcommand in SUBCOMMANDS.items():
+        for name, subcommand in all_subcommands().items():
             subcommand.add_arguments(subparsers.add_parser(name, help=subcommand.help, description=subcommand.help))
 
     def handle(self, *args, **options) -> None:
         try:
-            SUBCOMMANDS[options["subcommand"]].run(self, options)
+            all_subcommands()[options["subcommand"]].run(self, options)
         except FlagError as error:
             raise CommandError(str(error), returncode=USAGE_ERROR) from error

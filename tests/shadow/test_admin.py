@@ -1,0 +1,178 @@
+"""The shadow admin: editable sampling rates that apply at once, read-only evidence and records, staff only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from shadow import sampling
+from shadow.models import MS_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
+from tests.factories import DailyEvidenceFactory, SamplingRateFactory, ShadowRecordFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PAIR = "test.pair"
+
+
+def legacy(*, team):
+    return 1
+
+
+def optimized(*, team):
+    return 1
+
+
+@pytest.fixture
+def pair(make_pair, settings):
+    settings.SHADOW_DEFAULT_RATE = 0.01
+    return make_pair(PAIR, legacy=legacy, optimized=optimized)
+
+
+def url(model: str, view: str, *args) -> str:
+    return reverse(f"admin:shadow_{model}_{view}", args=args)
+
+
+# --- sampling rates ---------------------------------------------------------------------------
+
+
+def test_adding_a_rate_records_the_user_and_applies_at_once(admin_client, pair, team):
+    """A rate added in the admin is stored with updated_by "user:<name>" and the warm cache sees it at once."""
+    assert sampling.rate_for(PAIR, team) == 0.01
+
+    response = admin_client.post(url("samplingrate", "add"), {"pair_name": PAIR, "team": team.pk, "rate": "0.5"})
+
+    assert response.status_code == 302
+    assert list(SamplingRate.objects.values_list("pair_name", "team", "rate", "updated_by")) == [
+        (PAIR, team.pk, Decimal("0.5000"), "user:admin")
+    ]
+    assert sampling.rate_for(PAIR, team) == 0.5
+
+
+def test_changing_a_rate_records_the_user_and_applies_at_once(admin_client, pair, team, other_team):
+    """Editing the all-teams rate: the new value for every team without its own, attributed to the editor."""
+    row = SamplingRateFactory(pair_name=PAIR, team=None, rate=Decimal("0.2"))
+    assert sampling.rate_for(PAIR, other_team) == 0.2
+
+    response = admin_client.post(url("samplingrate", "change", row.pk), {"pair_name": PAIR, "team": "", "rate": "0.05"})
+
+    row.refresh_from_db()
+    assert response.status_code == 302
+    assert (row.rate, row.updated_by) == (Decimal("0.0500"), "user:admin")
+    assert sampling.rate_for(PAIR, other_team) == 0.05
+
+
+def test_deleting_a_rate_falls_back_at_once(admin_client, pair, team):
+    """Deleting the team's rate: the default applies from the next call."""
+    row = SamplingRateFactory(pair_name=PAIR, team=team, rate=Decimal("1"))
+    assert sampling.rate_for(PAIR, team) == 1.0
+
+    response = admin_client.post(url("samplingrate", "delete", row.pk), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert sampling.rate_for(PAIR, team) == 0.01
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"pair_name": "no.such.pair", "rate": "0.5"}, "Select a valid choice."),
+        ({"pair_name": PAIR, "rate": "1.5"}, "Ensure this value is less than or equal to 1."),
+        ({"pair_name": PAIR, "rate": "-0.1"}, "Ensure this value is greater than or equal to 0."),
+    ],
+)
+def test_an_unregistered_pair_or_a_rate_outside_0_to_1_is_refused(admin_client, pair, data, error):
+    """The form offers registered pairs only and keeps the rate within 0 to 1."""
+    response = admin_client.post(url("samplingrate", "add"), {"team": "", **data})
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert SamplingRate.objects.count() == 0
+
+
+# --- read-only evidence and records -----------------------------------------------------------
+
+
+@pytest.fixture
+def evidence(pair, team) -> DailyEvidence:
+    legacy_ms = [0] * (len(MS_BUCKETS) + 1)
+    legacy_ms[MS_BUCKETS.index(20)] = 2
+    optimized_ms = [0] * (len(MS_BUCKETS) + 1)
+    optimized_ms[MS_BUCKETS.index(2)] = 2
+    return DailyEvidenceFactory(
+        pair_name=PAIR, team=team, runs=3, matches=2, mismatches=1,
+        legacy_ms_histogram=legacy_ms, optimized_ms_histogram=optimized_ms,
+    )
+
+
+@pytest.fixture
+def record(pair, team) -> ShadowRecord:
+    return ShadowRecordFactory(pair_name=PAIR, team=team, error="")
+
+
+def test_evidence_is_listed_with_its_medians(admin_client, evidence):
+    """The list shows the counts and p50 ms legacy → optimized."""
+    page = admin_client.get(url("dailyevidence", "changelist")).content.decode()
+
+    assert '<td class="field-p50_ms">20 → 2</td>' in page
+    assert '<td class="field-mismatches">1</td>' in page
+
+
+@pytest.mark.parametrize("model", ["dailyevidence", "shadowrecord"])
+def test_evidence_and_records_cannot_be_added(admin_client, evidence, record, model):
+    """No add page, even for a superuser."""
+    assert admin_client.get(url(model, "add")).status_code == 403
+
+
+@pytest.mark.parametrize("model", ["dailyevidence", "shadowrecord"])
+def test_evidence_and_records_cannot_be_changed(admin_client, evidence, record, model):
+    """The change page is read-only (no save button) and a POST is refused."""
+    pk = {"dailyevidence": evidence.pk, "shadowrecord": record.pk}[model]
+
+    page = admin_client.get(url(model, "change", pk))
+    posted = admin_client.post(url(model, "change", pk), {"runs": "99", "outcome": "error"})
+
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert posted.status_code == 403
+    assert (DailyEvidence.objects.get().runs, ShadowRecord.objects.get().outcome) == (3, "mismatch")
+
+
+@pytest.mark.parametrize("model", ["dailyevidence", "shadowrecord"])
+def test_evidence_and_records_cannot_be_deleted(admin_client, evidence, record, model):
+    """No delete page, and the changelist offers no actions (so no bulk delete)."""
+    pk = {"dailyevidence": evidence.pk, "shadowrecord": record.pk}[model]
+
+    assert admin_client.post(url(model, "delete", pk), {"post": "yes"}).status_code == 403
+    assert admin_client.get(url(model, "changelist")).context["action_form"] is None
+    assert (DailyEvidence.objects.count(), ShadowRecord.objects.count()) == (1, 1)
+
+
+def test_a_record_shows_its_unredacted_differences(admin_client, record):
+    """Staff see the full difference lines, personal values included."""
+    page = admin_client.get(url("shadowrecord", "change", record.pk)).content.decode()
+
+    assert "<li><code>[0].title: &quot;Fix login&quot; != &quot;Fix logout&quot;</code></li>" in page
+
+
+# --- staff only -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["samplingrate", "dailyevidence", "shadowrecord"])
+def test_a_logged_in_non_staff_user_is_sent_to_the_admin_login(client, record, model):
+    """A member without is_staff is redirected to the admin's login page and sees no data."""
+    client.force_login(UserFactory(username="member", is_staff=False))
+
+    response = client.get(url(model, "changelist"))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('admin:login')}?next={url(model, 'changelist')}"
+
+
+def test_an_anonymous_visitor_is_sent_to_the_admin_login(client, record):
+    """Not logged in: redirected to the admin's login page."""
+    response = client.get(url("shadowrecord", "change", record.pk))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
