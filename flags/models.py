@@ -6,6 +6,7 @@ from django.db.models import OuterRef
 from waffle.models import AbstractUserFlag
 from waffle.utils import get_cache, keyfmt
 
+from flags import generations
 from flags.percent import team_in_percentage
 
 # Per flag: (ids of teams listed on, ids of teams blocked), cached beside waffle's own flag entry.
@@ -67,10 +68,14 @@ class Flag(AbstractUserFlag):
 
     # --- caching -----------------------------------------------------------------
 
-    def get_flush_keys(self, flush_keys: list[str] | None = None) -> list[str]:
-        keys = super().get_flush_keys(flush_keys)
-        keys.append(keyfmt(TEAM_IDS_CACHE_KEY, self.name))
-        return keys
+    @classmethod
+    def _cache_key(cls, name: str) -> str:
+        # waffle's cached flag, stamped with the flag's generation (see flags.generations).
+        return generations.stamped(super()._cache_key(name), f"flag:{name}")
+
+    def flush(self) -> None:
+        generations.bump(f"flag:{self.name}")
+        super().flush()
 
     def flush_now_and_on_commit(self) -> None:
         # Now, so this process sees the change at once (also inside tests' transactions);
@@ -93,7 +98,7 @@ class Flag(AbstractUserFlag):
         if not self.pk:
             return frozenset(), frozenset()
         cache = get_cache()
-        key = keyfmt(TEAM_IDS_CACHE_KEY, self.name)
+        key = generations.stamped(keyfmt(TEAM_IDS_CACHE_KEY, self.name), f"flag:{self.name}")
         cached = cache.get(key)
         if cached is not None:
             return cached

@@ -59,4 +59,7 @@ def check_shadow_settings(app_configs=None, **kwargs) -> list[Error]:
     errors += _number_between("SHADOW_MAX_DIFF_LINES", 1, 10_000)
     if not isinstance(conf.get("SHADOW_RAISE_ON_MISMATCH"), bool):
         errors.append(Error("SHADOW_RAISE_ON_MISMATCH must be True or False", id="shadow.E004"))
+    queue = conf.get("SHADOW_DEFERRED_QUEUE")
+    if queue is not None and (not isinstance(queue, str) or not queue.strip()):
+        errors.append(Error("SHADOW_DEFERRED_QUEUE must be a queue name or None", id="shadow.E005"))
     return errors

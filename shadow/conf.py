@@ -18,6 +18,8 @@ DEFAULTS = {
     "SHADOW_RAISE_ON_MISMATCH": False,
     # Differences kept per report.
     "SHADOW_MAX_DIFF_LINES": 50,
+    # Celery queue for deferred comparisons; None sends them to the default queue.
+    "SHADOW_DEFERRED_QUEUE": None,
 }
 
 

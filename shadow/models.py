@@ -98,7 +98,7 @@ class ShadowRecord(models.Model):
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     served = models.CharField(max_length=10, help_text='"legacy", "optimized", or "none" for on-demand comparisons')
-    diff = models.JSONField(default=list, help_text="Unredacted differences: [{path, legacy, optimized}]")
+    diff = models.JSONField(default=list, help_text="Unredacted differences: [{path, line}]")
     error = models.TextField(blank=True)
     legacy_measurement = models.JSONField(null=True, blank=True)
     optimized_measurement = models.JSONField(null=True, blank=True)

@@ -234,6 +234,13 @@ def send_to_sentry(comparison) -> None:
         sentry_sdk.capture_message(message, level="warning")
 
 
+def without_exception_messages(event: dict, hint: dict) -> dict:
+    """Keep each exception's type and frames, drop its text: messages may quote personal data."""
+    for exception in (event.get("exception") or {}).get("values") or ():
+        exception["value"] = ""
+    return event
+
+
 def send_serving_error_to_sentry(pair_name: str, team_slug: str, error: BaseException) -> None:
     with sentry_sdk.new_scope() as scope:
         scope.set_tag("shadow.pair", pair_name)
@@ -241,4 +248,5 @@ def send_serving_error_to_sentry(pair_name: str, team_slug: str, error: BaseExce
         scope.set_tag("served", OPTIMIZED)
         scope.set_tag("shadow.outcome", "serving-error")
         scope.fingerprint = ["shadow-serving-error", pair_name, type(error).__name__]
+        scope.add_event_processor(without_exception_messages)
         sentry_sdk.capture_exception(error)

@@ -307,10 +307,12 @@ def enqueue_deferred(pair: Pair, kwargs: dict, served: str) -> None:
     except Exception:
         logger.exception("Deferred comparison of %s could not be queued", pair.name)
         return
+    queue = conf.get("SHADOW_DEFERRED_QUEUE")
+    routing = {"queue": queue} if queue else {}
 
     def send() -> None:
         try:
-            compare_deferred_task.delay(pair.name, team_id, arguments, served)
+            compare_deferred_task.apply_async((pair.name, team_id, arguments, served), **routing)
         except Exception:
             logger.exception("Deferred comparison of %s could not be queued", pair.name)
 

@@ -1,8 +1,9 @@
 """Which calls are compared: a rate per pair, overridable per team, changeable at run time.
 
 Lookup order: the team's rate for the pair, the pair's rate for all teams,
-SHADOW_DEFAULT_RATE. Rates are cached per pair (zero queries when warm) and
-cleared whenever a SamplingRate row changes.
+SHADOW_DEFAULT_RATE. Rates are cached per pair in the flags' cache (zero
+queries when warm) and cleared whenever a SamplingRate row changes; other
+processes see a change at once with Redis, within FLAGS_CACHE_SECONDS without.
 """
 
 from __future__ import annotations
@@ -10,13 +11,19 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
 
+from flags import generations
 from shadow import conf
 from shadow.models import SamplingRate
 
 ALL_TEAMS = "all"
+
+
+def rates_cache():
+    # The rollout cache: shared with Redis, and with local memory bounded by FLAGS_CACHE_SECONDS like the flags.
+    return caches["flags"]
 
 
 def cache_key(pair_name: str) -> str:
@@ -25,14 +32,14 @@ def cache_key(pair_name: str) -> str:
 
 def rates_for(pair_name: str) -> dict:
     """{team id or "all": rate} for the pair, from the cache when warm."""
-    key = cache_key(pair_name)
-    rates = cache.get(key)
+    key = generations.stamped(cache_key(pair_name), f"rates:{pair_name}")
+    rates = rates_cache().get(key)
     if rates is None:
         rates = {
             (team_id if team_id is not None else ALL_TEAMS): float(rate)
             for team_id, rate in SamplingRate.objects.filter(pair_name=pair_name).values_list("team_id", "rate")
         }
-        cache.set(key, rates)
+        rates_cache().set(key, rates)
     return rates
 
 
@@ -50,9 +57,10 @@ def should_sample(pair_name: str, team) -> bool:
 
 
 def forget_rates(pair_name: str) -> None:
-    # Now for this process, and again on commit in case another process re-read the old rows meanwhile.
-    cache.delete(cache_key(pair_name))
-    transaction.on_commit(lambda: cache.delete(cache_key(pair_name)))
+    # Now for this process, and again on commit: a reader that loaded the old rows meanwhile stored them under
+    # the generation this second bump leaves behind.
+    generations.bump(f"rates:{pair_name}")
+    transaction.on_commit(lambda: generations.bump(f"rates:{pair_name}"))
 
 
 def set_rate(*, pair_name: str, rate, team=None, actor: str = "") -> SamplingRate:

@@ -191,6 +191,7 @@ SHADOW_EVIDENCE_DAYS = env_int("SHADOW_EVIDENCE_DAYS", 7)
 SHADOW_ROLLBACK_THRESHOLD = env_int("SHADOW_ROLLBACK_THRESHOLD", 5)
 SHADOW_RAISE_ON_MISMATCH = env_bool("SHADOW_RAISE_ON_MISMATCH", False)
 SHADOW_MAX_DIFF_LINES = env_int("SHADOW_MAX_DIFF_LINES", 50)
+SHADOW_DEFERRED_QUEUE = os.environ.get("SHADOW_DEFERRED_QUEUE") or None
 
 # --- Logging -------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('pair_name', models.CharField(db_index=True, max_length=100)),
                 ('outcome', models.CharField(choices=[('mismatch', 'Mismatch'), ('error', 'Error'), ('timeout', 'Timeout')], max_length=10)),
                 ('served', models.CharField(help_text='"legacy", "optimized", or "none" for on-demand comparisons', max_length=10)),
-                ('diff', models.JSONField(default=list, help_text='Unredacted differences: [{path, legacy, optimized}]')),
+                ('diff', models.JSONField(default=list, help_text='Unredacted differences: [{path, line}]')),
                 ('error', models.TextField(blank=True)),
                 ('legacy_measurement', models.JSONField(blank=True, null=True)),
                 ('optimized_measurement', models.JSONField(blank=True, null=True)),
