@@ -32,6 +32,7 @@ from flags.audit import attributed_to, user_actor
 from flags.errors import FlagError
 from flags.models import Flag, FlagAudit
 from flags.registry import ROLLOUT_FLAGS
+from tformance.admin import ReadOnlyAdmin
 
 CHANGE_FORM_REASON = "admin change form"
 DELETE_REASON = "admin delete"
@@ -359,7 +360,7 @@ class FlagAdmin(WaffleFlagAdmin):
 
 
 @admin.register(FlagAudit)
-class FlagAuditAdmin(admin.ModelAdmin):
+class FlagAuditAdmin(ReadOnlyAdmin):
     """The audit log, read-only: entries are append-only (the model and a database trigger refuse edits)."""
 
     list_display = ["created_at", "flag_name", "scope", "actor", "before", "after", "reason"]
@@ -367,17 +368,7 @@ class FlagAuditAdmin(admin.ModelAdmin):
     search_fields = ["flag_name", "team_slug", "actor", "reason"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
-    actions = None
 
     @admin.display(description="Team")
     def scope(self, entry: FlagAudit) -> str:
         return entry.scope
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+
+from tformance.admin import ReadOnlyAdmin
 from django.utils.html import format_html, format_html_join
 
 from flags.audit import user_actor
@@ -55,21 +57,6 @@ class SamplingRateAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.updated_by = user_actor(request.user)
         super().save_model(request, obj, form, change)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written only by the shadow runner: viewable, never added, changed or deleted here."""
-
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def p50(histogram: list[int], buckets) -> str:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from shadow.codec import describe_call
 from shadow.measure import Measurement
-from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, ShadowRecord
+from shadow.models import MS_BUCKETS, QUERY_BUCKETS, ShadowRecord
 from shadow.registry import Pair
 
 logger = logging.getLogger(__name__)

@@ -79,8 +79,9 @@ def test_celery_task_sees_the_same_answer(on_for_a, team_a, team_b):
 @pytest.mark.django_db(transaction=True)
 def test_shell_in_another_process_sees_the_same_answer():
     """`manage.py shell` in a separate process answers from the same rows."""
-    team_a, team_b = TeamFactory(slug="shell-a"), TeamFactory(slug="shell-b")
-    Flag.objects.create(name="metrics.team_breakdown", superusers=False).teams.add(team_a)
+    team_a = TeamFactory(slug="shell-a")
+    TeamFactory(slug="shell-b")
+    FlagFactory(name="metrics.team_breakdown", everyone=None, superusers=False).teams.add(team_a)
     code = (
         "import flags; from apps.teams.models import Team; "
         "print([flags.is_enabled('metrics.team_breakdown', team=Team.objects.get(slug=s)) for s in ('shell-a', 'shell-b')])"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import io
 import json
 import re
 import subprocess
@@ -11,8 +10,7 @@ import sys
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.core.management import CommandError
 
 import flags
 from flags import services
@@ -20,6 +18,7 @@ from flags.models import Flag, FlagAudit
 from flags.percent import team_bucket
 from flags.registry import ROLLOUT_FLAGS
 from tests.factories import FlagFactory, TeamFactory
+from tests.support.commands import rollout, rollout_error
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +27,6 @@ ACTOR = f"cli:{getpass.getuser()}"
 # Team ids whose stable buckets for FLAG put one inside 25 % and one outside it.
 IN_QUARTER_ID = 900002
 OUT_OF_QUARTER_ID = 900001
-
-
-def rollout(*args: str) -> str:
-    """Run the command in-process; its standard output."""
-    out = io.StringIO()
-    call_command("rollout", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
-def rollout_error(*args: str) -> CommandError:
-    with pytest.raises(CommandError) as caught:
-        rollout(*args)
-    return caught.value
 
 
 def audit_rows(name: str = FLAG) -> list[tuple]:

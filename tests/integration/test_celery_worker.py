@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 import time
 import uuid
 from decimal import Decimal
@@ -14,7 +12,7 @@ from django.conf import settings
 
 from apps.metrics.models import WeeklyMetrics
 from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
-from tests.support.processes import ROOT, child_env
+from tests.support.processes import celery_worker
 from tformance.celery import app
 
 UTC = dt.timezone.utc
@@ -27,29 +25,10 @@ pytestmark = [
 
 @pytest.fixture
 def worker_queue():
-    """Start `celery worker` on a queue of its own; stop it afterwards."""
+    """A real `celery worker` process on a queue of its own."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tformance", "worker", "--pool=solo", "--concurrency=1",
-         "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-        cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    yield queue
-    worker.terminate()
-    try:
-        output, _ = worker.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        output, _ = worker.communicate()
-    print(output)
-
-
-@pytest.fixture
-def queue_for_real():
-    """Send tasks to the broker instead of running them in-process, for this test only."""
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = True
+    with celery_worker(queue):
+        yield queue
 
 
 @pytest.mark.django_db(transaction=True)

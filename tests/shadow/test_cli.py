@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import getpass
-import io
 import itertools
 import json
 import re
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shadow import sampling
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
 from tests.factories import DailyEvidenceFactory, SamplingRateFactory, TeamFactory
+from tests.support.commands import rollout, rollout_failure
 
 pytestmark = pytest.mark.django_db
 
 PAIR = "test.pair"
 ACTOR = f"cli:{getpass.getuser()}"
-
-
-def rollout(*args: str) -> str:
-    out = io.StringIO()
-    call_command("rollout", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
-def rollout_failure(*args: str) -> tuple[CommandError, str]:
-    """(the error, what was printed before it)."""
-    out = io.StringIO()
-    with pytest.raises(CommandError) as caught:
-        call_command("rollout", *args, stdout=out, stderr=io.StringIO())
-    return caught.value, out.getvalue()
 
 
 def table(output: str) -> list[list[str]]:

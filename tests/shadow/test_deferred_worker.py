@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 import time
 import uuid
 
@@ -14,8 +12,7 @@ from django.conf import settings
 from shadow.models import DailyEvidence, ShadowRecord
 from tests.factories import TeamFactory, TeamMemberFactory
 from tests.shadow import pairs
-from tests.support.processes import ROOT, child_env
-from tformance.celery import app
+from tests.support.processes import celery_worker
 
 pytestmark = [
     pytest.mark.celery_worker,
@@ -25,30 +22,10 @@ pytestmark = [
 
 @pytest.fixture
 def shadow_worker_queue():
-    """`celery worker` on a queue of its own, with the shared test pairs registered (TFORMANCE_TEST_PAIRS=1)."""
+    """A real `celery worker` on a queue of its own, with the shared test pairs registered (TFORMANCE_TEST_PAIRS=1)."""
     queue = f"shadow-test-{uuid.uuid4().hex[:8]}"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tformance", "worker", "--pool=solo", "--concurrency=1",
-         "-Q", queue, "--include", "tests.shadow.pairs", "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "--loglevel=INFO"],
-        cwd=ROOT, env=child_env(TFORMANCE_TEST_PAIRS="1"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    yield queue
-    worker.terminate()
-    try:
-        output, _ = worker.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        output, _ = worker.communicate()
-    print(output)
-
-
-@pytest.fixture
-def queue_for_real():
-    """Send tasks to the broker instead of running them in-process, for this test only."""
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = True
+    with celery_worker(queue, "--include", "tests.shadow.pairs", TFORMANCE_TEST_PAIRS="1"):
+        yield queue
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import io
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +23,7 @@ from flags.registry import ROLLOUT_FLAGS, RolloutFlag
 from shadow.gate import AUTO_ROLLBACK_ACTOR, roll_back_if_needed
 from shadow.reporters import DayCounters
 from tests.factories import DailyEvidenceFactory, FlagFactory, TeamFactory
+from tests.support.commands import rollout, rollout_error
 
 pytestmark = pytest.mark.django_db
 
@@ -51,18 +49,6 @@ def always_wrong(*, team, n: int = 1) -> dict:
 
 def always_failing(*, team, n: int = 1) -> dict:
     raise RuntimeError("optimized is down")
-
-
-def rollout(*args: str) -> str:
-    out = io.StringIO()
-    call_command("rollout", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
-def rollout_error(*args: str) -> CommandError:
-    with pytest.raises(CommandError) as caught:
-        rollout(*args)
-    return caught.value
 
 
 def compare_times(team, count: int, *, n: int = 1) -> None:

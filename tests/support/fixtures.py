@@ -28,3 +28,13 @@ def sentry_events():
             client.flush(timeout=5)
             client.close()
             sentry_sdk.init(dsn=None)
+
+
+@pytest.fixture
+def queue_for_real():
+    """Send Celery tasks to the broker instead of running them in-process, for this test only."""
+    from tformance.celery import app
+
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True

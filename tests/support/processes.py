@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -34,3 +36,23 @@ def run_manage(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
         [sys.executable, "manage.py", *args],
         cwd=ROOT, env=child_env(**extra_env), capture_output=True, text=True, timeout=120,
     )
+
+
+@contextmanager
+def celery_worker(queue: str, *extra_args: str, **extra_env: str) -> Iterator[None]:
+    """A real `celery worker` process consuming `queue` from REDIS_URL; its log is printed when it stops."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tformance", "worker", "--pool=solo", "--concurrency=1",
+         "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", *extra_args],
+        cwd=ROOT, env=child_env(**extra_env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            output, _ = worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+        print(output)
