@@ -45,3 +45,52 @@ def bump(name: str) -> None:
 def stamped(key: str, name: str) -> str:
     """`key` for the current generation of `name`."""
     return f"{key}:g{current(name)}"
+
+
+# --- changes inside a transaction ---------------------------------------------------
+#
+# A change made inside a transaction is not visible to other connections until
+# commit, and may be rolled back. Moving the generation at once would let this
+# connection cache its uncommitted rows for everyone, so instead the name is
+# marked uncommitted on this connection: reads here bypass the cache (and store
+# nothing), and the generation moves when the transaction commits.
+
+
+def _uncommitted() -> set[str]:
+    from django.db import connection
+
+    names = getattr(connection, "_flags_uncommitted", None)
+    if names is None:
+        names = connection._flags_uncommitted = set()
+    elif names and not connection.in_atomic_block:
+        # Out of every transaction: each change was either committed (and bumped) or rolled back.
+        names.clear()
+    return names
+
+
+def forget_uncommitted() -> None:
+    """Drop this connection's marks (tests: each test's transaction is rolled back, never committed)."""
+    from django.db import connection
+
+    connection._flags_uncommitted = set()
+
+
+def changed(name: str) -> None:
+    """Record that the rows behind `name` changed: now if committed, else when the transaction commits."""
+    from django.db import connection, transaction
+
+    if not connection.in_atomic_block:
+        bump(name)
+        return
+    _uncommitted().add(name)
+
+    def committed() -> None:
+        _uncommitted().discard(name)
+        bump(name)
+
+    transaction.on_commit(committed)
+
+
+def cache_usable(name: str) -> bool:
+    """False while this connection holds an uncommitted change of `name` (or one it rolled back)."""
+    return name not in _uncommitted()

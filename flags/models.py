@@ -13,6 +13,10 @@ from flags.percent import team_in_percentage
 TEAM_IDS_CACHE_KEY = "flag:%s:team-ids"
 
 
+def generation_name(flag_name: str) -> str:
+    return f"flag:{flag_name}"
+
+
 def decide(
     *, flag_name: str, everyone: bool | None, percent, team_id: int | None, listed: bool, blocked: bool
 ) -> bool:
@@ -71,38 +75,54 @@ class Flag(AbstractUserFlag):
     @classmethod
     def _cache_key(cls, name: str) -> str:
         # waffle's cached flag, stamped with the flag's generation (see flags.generations).
-        return generations.stamped(super()._cache_key(name), f"flag:{name}")
+        return generations.stamped(super()._cache_key(name), generation_name(name))
+
+    @classmethod
+    def get(cls, name: str) -> Flag:
+        if generations.cache_usable(generation_name(name)):
+            return super().get(name)
+        # This connection changed the flag and has not committed: read it, cache nothing.
+        try:
+            return cls.get_from_db(name)
+        except cls.DoesNotExist:
+            return cls(name=name)
 
     def flush(self) -> None:
-        generations.bump(f"flag:{self.name}")
+        # waffle calls this on commit of a save or delete.
+        generations.bump(generation_name(self.name))
         super().flush()
 
-    def flush_now_and_on_commit(self) -> None:
-        # Now, so this process sees the change at once (also inside tests' transactions);
-        # again on commit, in case another process cached the old rows in between.
-        self.flush()
-        transaction.on_commit(self.flush)
+    def mark_changed(self) -> None:
+        generations.changed(generation_name(self.name))
 
     def save(self, *args, **kwargs) -> None:
-        # waffle flushes on commit; flushing now too lets this process see its own change at once.
         super().save(*args, **kwargs)
-        self.flush()
+        self.mark_changed()
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
-        self.flush()
+        self.mark_changed()
         return result
 
     def team_id_sets(self) -> tuple[frozenset[int], frozenset[int]]:
         """(listed team ids, blocked team ids), from the cache when warm."""
         if not self.pk:
             return frozenset(), frozenset()
+        usable = generations.cache_usable(generation_name(self.name))
         cache = get_cache()
-        key = generations.stamped(keyfmt(TEAM_IDS_CACHE_KEY, self.name), f"flag:{self.name}")
-        cached = cache.get(key)
+        key = generations.stamped(keyfmt(TEAM_IDS_CACHE_KEY, self.name), generation_name(self.name))
+        cached = cache.get(key) if usable else None
         if cached is not None:
             return cached
-        # One query for both lists, without joining them against each other.
+        value = self.team_id_sets_from_db()
+        if usable:
+            cache.add(key, value)
+        return value
+
+    def team_id_sets_from_db(self) -> tuple[frozenset[int], frozenset[int]]:
+        """(listed team ids, blocked team ids) as stored now: one query, both lists, no join between them."""
+        if not self.pk:
+            return frozenset(), frozenset()
         listed, blocked = (
             Flag.objects.filter(pk=self.pk)
             .annotate(
@@ -114,9 +134,7 @@ class Flag(AbstractUserFlag):
             .values_list("listed", "blocked")
             .get()
         )
-        value = (frozenset(listed), frozenset(blocked))
-        cache.add(key, value)
-        return value
+        return frozenset(listed), frozenset(blocked)
 
     # --- evaluation --------------------------------------------------------------
 

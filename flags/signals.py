@@ -15,20 +15,27 @@ def flag_mode(everyone: bool | None, percent) -> str:
     return describe_flag_mode(everyone, normalised)
 
 
-def effective_from_db(flag: Flag, team_id: int, mode: tuple | None = None) -> bool:
-    """The flag's state for one team as stored right now (uncached: used around writes).
+def effective_states(flag: Flag, team_ids, mode: tuple | None = None) -> dict[int, bool]:
+    """The flag's state for each team as stored right now (uncached: used around writes), one query.
 
     `mode` overrides (everyone, percent), for the state before a block that also saved the row.
     """
     everyone, percent = mode if mode is not None else (flag.everyone, flag.percent)
-    return decide(
-        flag_name=flag.name,
-        everyone=everyone,
-        percent=percent,
-        team_id=team_id,
-        listed=flag.teams.filter(pk=team_id).exists(),
-        blocked=flag.blocked_teams.filter(pk=team_id).exists(),
-    )
+    listed, blocked = flag.team_id_sets_from_db()
+    return {
+        team_id: decide(
+            flag_name=flag.name, everyone=everyone, percent=percent, team_id=team_id,
+            listed=team_id in listed, blocked=team_id in blocked,
+        )
+        for team_id in team_ids
+    }
+
+
+def by_flag(pairs) -> dict[int, tuple[Flag, list[int]]]:
+    grouped: dict[int, tuple[Flag, list[int]]] = {}
+    for flag, team_id in pairs:
+        grouped.setdefault(flag.pk, (flag, []))[1].append(team_id)
+    return grouped
 
 
 def team_slugs(team_ids) -> dict[int, str]:
@@ -53,10 +60,13 @@ def write_entry(*, flag_name: str, team_id: int | None, team_slug: str, before: 
 def write_pending_team_entries(attribution: audit.Attribution) -> None:
     """At the end of an attributed block: one entry per (flag, team) it touched."""
     flags = {flag.pk: flag for flag in Flag.objects.filter(pk__in={flag_pk for flag_pk, _ in attribution.pending})}
-    for (flag_pk, team_id), (flag_name, slug, before) in attribution.pending.items():
-        flag = flags.get(flag_pk)
-        after = audit.on_off(effective_from_db(flag, team_id)) if flag else "deleted"
-        write_entry(flag_name=flag_name, team_id=team_id, team_slug=slug, before=audit.on_off(before), after=after)
+    after: dict[tuple[int, int], bool] = {}
+    for flag_pk, flag in flags.items():
+        team_ids = [team_id for pending_flag, team_id in attribution.pending if pending_flag == flag_pk]
+        after.update({(flag_pk, team_id): state for team_id, state in effective_states(flag, team_ids).items()})
+    for key, (flag_name, slug, before) in attribution.pending.items():
+        state = audit.on_off(after[key]) if key in after else "deleted"
+        write_entry(flag_name=flag_name, team_id=key[1], team_slug=slug, before=audit.on_off(before), after=state)
     attribution.pending.clear()
 
 
@@ -113,26 +123,28 @@ def team_lists_changed(sender, instance, action: str, reverse: bool, pk_set, **k
         slugs = team_slugs({team_id for _, team_id in pairs})
         attribution = audit.current()
         previous_modes = attribution.previous_modes if attribution is not None else {}
-        instance._flags_touched = [
-            (flag, team_id, slugs.get(team_id, ""), effective_from_db(flag, team_id, previous_modes.get(flag.pk)))
-            for flag, team_id in pairs
-        ]
+        instance._flags_touched = []
+        for flag, team_ids in by_flag(pairs).values():
+            states = effective_states(flag, team_ids, previous_modes.get(flag.pk))
+            instance._flags_touched += [(flag, team_id, slugs.get(team_id, ""), states[team_id]) for team_id in team_ids]
         if attribution is not None:
             for flag, team_id, slug, before in instance._flags_touched:
                 attribution.pending.setdefault((flag.pk, team_id), (flag.name, slug, before))
         return
     touched = getattr(instance, "_flags_touched", [])
     instance._flags_touched = []
-    for flag in {flag.pk: flag for flag, *_ in touched}.values():
-        flag.flush_now_and_on_commit()
+    grouped = by_flag((flag, team_id) for flag, team_id, *_ in touched)
+    for flag, _ in grouped.values():
+        flag.mark_changed()
     if audit.current() is None:
+        after = {flag.pk: effective_states(flag, team_ids) for flag, team_ids in grouped.values()}
         for flag, team_id, slug, before in touched:
             write_entry(
                 flag_name=flag.name,
                 team_id=team_id,
                 team_slug=slug,
                 before=audit.on_off(before),
-                after=audit.on_off(effective_from_db(flag, team_id)),
+                after=audit.on_off(after[flag.pk][team_id]),
             )
 
 

@@ -19,6 +19,10 @@ def signature_problems(pair) -> list[str]:
             problems.append(f"parameter {parameter.name!r} is not keyword-only")
     if "team" not in legacy.parameters:
         problems.append("no keyword-only 'team' parameter")
+    for side, function in (("legacy", pair.legacy), ("optimized", pair.optimized)):
+        # A generator would be compared as an object and run outside the savepoint and the budget.
+        if inspect.isgeneratorfunction(function):
+            problems.append(f"the {side} side is a generator; pair sides return plain data")
     return problems
 
 

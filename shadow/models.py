@@ -46,7 +46,7 @@ class SamplingRate(models.Model):
 class DailyEvidence(models.Model):
     """Per pair, team and day: what sampled comparisons found, and how both sides performed.
 
-    Written by one upsert per sampled call (shadow.reporters.DatabaseReporter).
+    Written by one upsert per sampled call (shadow.reporters.upsert_day).
     """
 
     pair_name = models.CharField(max_length=100)

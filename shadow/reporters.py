@@ -131,7 +131,8 @@ def upsert_day(
         1 if legacy and optimized else 0,
         now,
     ]
-    with transaction.atomic(), connection.cursor() as cursor:
+    # Callers run this inside their own savepoint, with the record that goes with it.
+    with connection.cursor() as cursor:
         cursor.execute(UPSERT, params)
         return DayCounters(*cursor.fetchone())
 
@@ -153,7 +154,7 @@ def store_comparison(comparison) -> DayCounters:
             errors=int(outcome == "error"),
             timeouts=int(outcome == "timeout"),
             optimized_served_mismatches=int(optimized_served and outcome == "mismatch"),
-            optimized_errors=int(optimized_served and comparison.optimized.error is not None),
+            optimized_errors=int(optimized_served and outcome == "error" and comparison.optimized.error is not None),
             legacy=legacy,
             optimized=optimized,
         )

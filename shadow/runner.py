@@ -94,9 +94,6 @@ class Comparison:
             parts.append(self.comparator_error)
         return "; ".join(parts)
 
-    def side(self, name: str) -> SideRun:
-        return self.legacy if name == LEGACY else self.optimized
-
 
 # --- the entry point ------------------------------------------------------------
 
@@ -135,10 +132,27 @@ def serve_optimized(pair: Pair, kwargs: dict) -> Any:
         with transaction.atomic():
             return pair.optimized(**kwargs)
     except Exception as error:
-        from shadow.reporters import report_serving_error
+        optimized_error = error
+    from shadow.reporters import report_serving_error
 
-        report_serving_error(pair, kwargs, error)
-        return pair.legacy(**kwargs)
+    try:
+        value = pair.legacy(**kwargs)
+    except Exception as legacy_error:
+        # Both sides refusing the call alike (bad input) is agreement, not an optimized failure.
+        if not same_error(optimized_error, legacy_error):
+            report_serving_error(pair, kwargs, optimized_error)
+        raise
+    report_serving_error(pair, kwargs, optimized_error)
+    return value
+
+
+def same_error(first: BaseException | None, second: BaseException | None) -> bool:
+    return (
+        first is not None
+        and second is not None
+        and type(first) is type(second)
+        and str(first) == str(second)
+    )
 
 
 def dual_run(pair: Pair, kwargs: dict, served: str) -> Any:
@@ -151,8 +165,13 @@ def dual_run(pair: Pair, kwargs: dict, served: str) -> Any:
     runs = {}
     for side in order:
         runs[side] = run_served(pair, side, kwargs) if side == served else run_isolated(pair, side, kwargs)
-    comparison = judge(pair, kwargs, served, runs[LEGACY], runs[OPTIMIZED])
-    report(pair, comparison)
+    try:
+        comparison = judge(pair, kwargs, served, runs[LEGACY], runs[OPTIMIZED])
+        report(pair, comparison)
+    except Exception:
+        # Judging is shadow work too: whatever goes wrong there stays out of the caller's way.
+        logger.exception("Shadow comparison of %s could not be judged", pair.name)
+        comparison = None
 
     served_run = runs[served]
     if served_run.error is None:
@@ -164,7 +183,7 @@ def dual_run(pair: Pair, kwargs: dict, served: str) -> Any:
         result = runs[LEGACY].value
     else:
         result = pair.legacy(**kwargs)
-    if comparison.outcome == "mismatch" and conf.get("SHADOW_RAISE_ON_MISMATCH"):
+    if comparison is not None and comparison.outcome == "mismatch" and conf.get("SHADOW_RAISE_ON_MISMATCH"):
         raise ShadowMismatchError(f"{pair.name}: " + "; ".join(comparison.result.lines(redact=False, limit=20)))
     return result
 
@@ -269,14 +288,8 @@ def judge(pair: Pair, kwargs: dict, served: str, legacy: SideRun, optimized: Sid
     if legacy.timed_out or optimized.timed_out:
         comparison.outcome = "timeout"
     elif legacy.error is not None or optimized.error is not None:
-        same_error = (
-            legacy.error is not None
-            and optimized.error is not None
-            and type(legacy.error) is type(optimized.error)
-            and str(legacy.error) == str(optimized.error)
-        )
         # Both sides refusing the same input the same way is agreement, not a failure.
-        comparison.outcome = "match" if same_error else "error"
+        comparison.outcome = "match" if same_error(legacy.error, optimized.error) else "error"
     elif legacy.snapshot_error or optimized.snapshot_error:
         comparison.comparator_error = legacy.snapshot_error or optimized.snapshot_error
     else:

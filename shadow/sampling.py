@@ -12,7 +12,6 @@ import random
 from decimal import Decimal
 
 from django.core.cache import caches
-from django.db import transaction
 
 from flags import generations
 from shadow import conf
@@ -32,14 +31,17 @@ def cache_key(pair_name: str) -> str:
 
 def rates_for(pair_name: str) -> dict:
     """{team id or "all": rate} for the pair, from the cache when warm."""
-    key = generations.stamped(cache_key(pair_name), f"rates:{pair_name}")
-    rates = rates_cache().get(key)
+    name = f"rates:{pair_name}"
+    usable = generations.cache_usable(name)
+    key = generations.stamped(cache_key(pair_name), name)
+    rates = rates_cache().get(key) if usable else None
     if rates is None:
         rates = {
             (team_id if team_id is not None else ALL_TEAMS): float(rate)
             for team_id, rate in SamplingRate.objects.filter(pair_name=pair_name).values_list("team_id", "rate")
         }
-        rates_cache().set(key, rates)
+        if usable:
+            rates_cache().set(key, rates)
     return rates
 
 
@@ -57,10 +59,7 @@ def should_sample(pair_name: str, team) -> bool:
 
 
 def forget_rates(pair_name: str) -> None:
-    # Now for this process, and again on commit: a reader that loaded the old rows meanwhile stored them under
-    # the generation this second bump leaves behind.
-    generations.bump(f"rates:{pair_name}")
-    transaction.on_commit(lambda: generations.bump(f"rates:{pair_name}"))
+    generations.changed(f"rates:{pair_name}")
 
 
 def set_rate(*, pair_name: str, rate, team=None, actor: str = "") -> SamplingRate:

@@ -29,9 +29,13 @@ def clear_caches() -> None:
 @pytest.fixture(autouse=True)
 def _clear_caches():
     """Each test starts with empty caches (shared Redis in CI, local memory otherwise)."""
+    from flags.generations import forget_uncommitted
+
     clear_caches()
+    forget_uncommitted()
     yield
     clear_caches()
+    forget_uncommitted()
 
 
 @pytest.fixture(autouse=True)

@@ -53,9 +53,10 @@ def cell(column: str, value: str) -> str:
 
 
 @pytest.fixture
-def flag(db):
-    """The metrics.team_breakdown row, off for every team (listed teams only, none listed)."""
-    return FlagFactory(name=FLAG, superusers=False)
+def flag(db, django_capture_on_commit_callbacks):
+    """The metrics.team_breakdown row, off for every team (listed teams only, none listed), committed."""
+    with django_capture_on_commit_callbacks(execute=True):
+        return FlagFactory(name=FLAG, superusers=False)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import logging
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 import flags
 from flags.audit import attributed_to
@@ -31,10 +31,11 @@ def team_b(db):
 
 
 @pytest.fixture
-def on_for_a(rollout_flag, team_a):
-    """The test flag with team A listed and nothing else."""
-    flag = FlagFactory(name=rollout_flag, everyone=None, superusers=False)
-    flag.teams.add(team_a)
+def on_for_a(rollout_flag, team_a, django_capture_on_commit_callbacks):
+    """The test flag with team A listed and nothing else, as committed state (on-commit hooks run)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        flag = FlagFactory(name=rollout_flag, everyone=None, superusers=False)
+        flag.teams.add(team_a)
     return flag
 
 
@@ -231,17 +232,20 @@ def test_error_events_carry_the_flags_evaluated_in_that_scope(on_for_a, team_a, 
 
 @pytest.mark.django_db(transaction=True)
 def test_readers_see_old_or_new_state_while_a_writer_flips(rollout_flag):
-    """8 threads evaluate while another flips 100 times: no exception, only booleans, right final state."""
+    """8 threads evaluate while another flips 100 times: no exception, and once the writer is done
+    every reader's next answers are the final state (no stale entry survives the race)."""
     team = TeamFactory()
     flag = FlagFactory(name=rollout_flag, everyone=None, superusers=False)
-    stop = threading.Event()
-    answers: list[object] = []
+    writer_done = threading.Event()
+    during: list[object] = []
+    after: list[object] = []
     errors: list[BaseException] = []
 
     def reader() -> None:
         try:
-            while not stop.is_set():
-                answers.append(flags.is_enabled(rollout_flag, team=team))
+            while not writer_done.is_set():
+                during.append(flags.is_enabled(rollout_flag, team=team))
+            after.extend(flags.is_enabled(rollout_flag, team=team) for _ in range(20))
         except BaseException as exc:  # noqa: BLE001 - the test reports whatever a reader hit
             errors.append(exc)
         finally:
@@ -255,14 +259,43 @@ def test_readers_see_old_or_new_state_while_a_writer_flips(rollout_flag):
             flag.teams.add(team)
         else:
             flag.teams.remove(team)
-    stop.set()
+    writer_done.set()
     for thread in readers:
         thread.join(timeout=30)
 
     assert errors == []
-    assert set(answers) <= {True, False}
-    assert len(answers) > 0
+    assert len(during) > 0
+    assert after == [False] * 160
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_never_reaches_the_cache(rollout_flag):
+    """Inside a transaction the change is seen by its own connection only; rolled back, the old answer stays."""
+    team = TeamFactory()
+    flag = FlagFactory(name=rollout_flag, everyone=None, superusers=False)
+    flag.teams.add(team)
+    assert flags.is_enabled(rollout_flag, team=team) is True
+
+    with pytest.raises(RuntimeError, match="abort"):
+        with transaction.atomic():
+            flag.teams.remove(team)
+            assert flags.is_enabled(rollout_flag, team=team) is False
+            raise RuntimeError("abort")
+
+    assert flags.is_enabled(rollout_flag, team=team) is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_change_is_seen_once_the_transaction_commits(rollout_flag, django_assert_num_queries):
+    """The generation moves on commit, so the warm cache gives way to the committed state."""
+    team = TeamFactory()
+    flag = FlagFactory(name=rollout_flag, everyone=None, superusers=False)
     assert flags.is_enabled(rollout_flag, team=team) is False
+    with transaction.atomic():
+        flag.teams.add(team)
+    assert flags.is_enabled(rollout_flag, team=team) is True
+    with django_assert_num_queries(0):
+        assert flags.is_enabled(rollout_flag, team=team) is True
 
 
 def test_team_entries_compare_against_the_state_before_the_whole_change(on_for_a, team_b):

@@ -59,11 +59,11 @@ def warm(team) -> None:
 def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """12 statements, every one accounted for (flag and rates warm, legacy serving):
+    """10 statements, every one accounted for (flag and rates warm, legacy serving):
 
     legacy served:     2 queries
     optimized shadow:  SAVEPOINT, SET LOCAL statement_timeout, 1 query, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT
-    evidence:          SAVEPOINT, SAVEPOINT, the upsert, RELEASE SAVEPOINT, RELEASE SAVEPOINT
+    evidence:          SAVEPOINT, the upsert, RELEASE SAVEPOINT
     """
     log: list[str] = []
     pair = make_pair(
@@ -72,15 +72,15 @@ def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
     )
     warm(team)
 
-    with django_assert_num_queries(12) as captured:
+    with django_assert_num_queries(10) as captured:
         pair(team=team)
 
     assert Counter(statement_kind(query["sql"]) for query in captured.captured_queries) == {
         "teams_team": 3,
-        "SAVEPOINT": 3,
+        "SAVEPOINT": 2,
         "SET LOCAL statement_timeout": 1,
         "ROLLBACK TO SAVEPOINT": 1,
-        "RELEASE SAVEPOINT": 3,
+        "RELEASE SAVEPOINT": 2,
         "INSERT INTO shadow_dailyevidence": 1,
     }
 
@@ -89,7 +89,7 @@ def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
 def test_a_sampled_mismatching_call_adds_one_record_insert(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """A mismatch costs one more statement than a match: the ShadowRecord insert (13 in all)."""
+    """A mismatch costs one more statement than a match: the ShadowRecord insert (11 in all)."""
     log: list[str] = []
     pair = make_pair(
         legacy=Side("legacy", log, value=1, queries=2),
@@ -97,7 +97,7 @@ def test_a_sampled_mismatching_call_adds_one_record_insert(
     )
     warm(team)
 
-    with django_assert_num_queries(13) as captured:
+    with django_assert_num_queries(11) as captured:
         pair(team=team)
 
     kinds = Counter(statement_kind(query["sql"]) for query in captured.captured_queries)
@@ -108,11 +108,11 @@ def test_a_sampled_mismatching_call_adds_one_record_insert(
 def test_a_sampled_call_with_optimized_serving_accounts_for_every_statement(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """14 statements with optimized serving (flag on, warm):
+    """12 statements with optimized serving (flag on, warm):
 
     optimized served:  SAVEPOINT, 1 query, RELEASE SAVEPOINT
     legacy shadow:     SAVEPOINT, SET LOCAL statement_timeout, 2 queries, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT
-    evidence:          SAVEPOINT, SAVEPOINT, the upsert, RELEASE SAVEPOINT, RELEASE SAVEPOINT
+    evidence:          SAVEPOINT, the upsert, RELEASE SAVEPOINT
     (the guarded-rollback check needs no query below its threshold)
     """
     log: list[str] = []
@@ -122,15 +122,15 @@ def test_a_sampled_call_with_optimized_serving_accounts_for_every_statement(
     )
     warm(team)
 
-    with force_side(PAIR, "optimized"), django_assert_num_queries(14) as captured:
+    with force_side(PAIR, "optimized"), django_assert_num_queries(12) as captured:
         pair(team=team)
 
     assert Counter(statement_kind(query["sql"]) for query in captured.captured_queries) == {
         "teams_team": 3,
-        "SAVEPOINT": 4,
+        "SAVEPOINT": 3,
         "SET LOCAL statement_timeout": 1,
         "ROLLBACK TO SAVEPOINT": 1,
-        "RELEASE SAVEPOINT": 4,
+        "RELEASE SAVEPOINT": 3,
         "INSERT INTO shadow_dailyevidence": 1,
     }
 

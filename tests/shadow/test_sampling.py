@@ -95,9 +95,12 @@ def test_a_rate_change_takes_effect_on_the_next_call(make_pair, settings, team):
 
 
 @pytest.mark.django_db
-def test_rate_lookup_makes_one_query_cold_and_none_warm(settings, team, django_assert_num_queries):
-    """The pair's rates are read once, then served from the cache."""
-    sampling.set_rate(pair_name=PAIR, rate="0.5", team=team, actor="tests")
+def test_rate_lookup_makes_one_query_cold_and_none_warm(
+    settings, team, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """The pair's rates are read once, then served from the cache (once the change is committed)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        sampling.set_rate(pair_name=PAIR, rate="0.5", team=team, actor="tests")
 
     with django_assert_num_queries(1):
         cold = sampling.rate_for(PAIR, team)
