@@ -7,7 +7,11 @@ When an enable guard (the shadow readiness gate) refuses, the page lists its
 problems, changes nothing, and offers a "force" checkbox; a forced enable is
 audited with a reason starting "FORCED past readiness gate".
 The flag's change form edits the same fields directly; those edits are
-attributed to the logged-in user, so they are audited just the same.
+attributed to the logged-in user, so they are audited just the same. Any
+edit there that switches teams on (listing, un-blocking, everyone on, a
+higher percentage, restoring after a kill) asks the enable guards first, as
+the services do; a refusal is a form error, and the form's own "force" box
+with a reason goes past it, audited as FORCED.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from django.template.response import TemplateResponse
 from waffle.admin import FlagAdmin as WaffleFlagAdmin
 
 from apps.teams.models import Team
-from flags import extensions, services
+from flags import audit, extensions, services
 from flags.audit import attributed_to, user_actor
 from flags.errors import FlagError
 from flags.models import Flag, FlagAudit
@@ -232,10 +236,36 @@ def unused_registered_names() -> list[tuple[str, str]]:
     ]
 
 
+# The fields that decide which teams a rollout flag is on for.
+ROLLOUT_FIELDS = ("everyone", "percent", "teams", "blocked_teams")
+
+
 class FlagForm(forms.ModelForm):
+    """The flag's own fields, plus the readiness gate's force box and its reason (not stored on the flag).
+
+    After a valid save, `audit_reason` is the reason for the audit log:
+    CHANGE_FORM_REASON, or the forced reason when the gate was overridden.
+    """
+
+    force = forms.BooleanField(
+        required=False,
+        label="Force past the readiness gate",
+        help_text="Only needed when the gate refuses teams this change switches on. Needs the reason below.",
+    )
+    force_reason = forms.CharField(
+        required=False,
+        label="Reason for forcing",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="Recorded in the flag audit log with your name, as FORCED.",
+    )
+
     class Meta:
         model = Flag
         fields = ["name", "note", "everyone", "percent", "teams", "blocked_teams"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.audit_reason = CHANGE_FORM_REASON
 
     def clean_percent(self):
         value = self.cleaned_data.get("percent")
@@ -254,17 +284,38 @@ class FlagForm(forms.ModelForm):
             raise ValidationError(
                 f"A team cannot be both listed and blocked (blocked wins): {team_slugs(both)}."
             )
-        # Listing a team here switches it on just as the action does, so the same enable guards apply.
-        name = cleaned.get("name") or self.instance.name
-        listed_before = set(self.instance.teams.all()) if self.instance.pk else set()
-        newly_listed = [team for team in cleaned.get("teams") or () if team not in listed_before]
-        refusals = extensions.enable_refusals(name, newly_listed) if name and newly_listed else []
-        if refusals:
-            raise ValidationError(
-                f"The readiness gate refuses to list {team_slugs(newly_listed)}: {'; '.join(refusals)}. "
-                "Nothing was changed. The “Enable for teams…” action can force it, with a reason."
-            )
+        self.check_enable_gate(cleaned)
         return cleaned
+
+    def check_enable_gate(self, cleaned: dict) -> None:
+        """Teams this edit switches on (or lists) must pass the enable guards, as with the services."""
+        name = cleaned.get("name") or self.instance.name
+        # A field with its own error is not in cleaned_data; that error is shown first.
+        if not name or any(field not in cleaned for field in ROLLOUT_FIELDS):
+            return
+        # clean() runs before the form copies its values onto the instance: it is still the stored row.
+        check = services.enable_gate_check(
+            name=name,
+            flag=self.instance if self.instance.pk else None,
+            everyone=cleaned["everyone"],
+            percent=cleaned["percent"],
+            listed_ids=[team.pk for team in cleaned["teams"]],
+            blocked_ids=[team.pk for team in cleaned["blocked_teams"]],
+        )
+        if not check.refusals:
+            return
+        if not cleaned.get("force"):
+            raise ValidationError(
+                f"The readiness gate refuses the teams this change switches on: {'; '.join(check.refusals)}. "
+                "Nothing was changed. To go ahead anyway, tick “Force past the readiness gate” and give "
+                "the reason: the audit log records it as forced."
+            )
+        try:
+            self.audit_reason = services.gated_reason(
+                name=name, refusals=check.refusals, force=True, reason=cleaned.get("force_reason", "")
+            )
+        except FlagError as error:
+            self.add_error("force_reason", str(error))
 
 
 class FlagAddForm(FlagForm):
@@ -297,14 +348,26 @@ class FlagAdmin(WaffleFlagAdmin):
     filter_horizontal = ["teams", "blocked_teams"]
     team_action_template = "admin/flags/flag/team_action.html"
 
+    gate_fieldset = (
+        "Readiness gate",
+        {
+            "fields": ["force", "force_reason"],
+            "description": (
+                "Switching teams on (listing, un-blocking, everyone, a higher percentage, undoing a kill) "
+                "needs clean shadow evidence for them. Switching teams off never does."
+            ),
+        },
+    )
     fieldsets = [
         (None, {"fields": ["name", "description", "note"]}),
         ("Rollout", {"fields": ["on_for_teams", "everyone", "percent", "teams", "blocked_teams"]}),
+        gate_fieldset,
         ("History", {"fields": ["created", "modified"]}),
     ]
     add_fieldsets = [
         (None, {"fields": ["name", "note"]}),
         ("Rollout", {"fields": ["everyone", "percent", "teams", "blocked_teams"]}),
+        gate_fieldset,
     ]
 
     def get_queryset(self, request):
@@ -340,6 +403,10 @@ class FlagAdmin(WaffleFlagAdmin):
         return team_slugs(flag.blocked_teams.all()) or None
 
     def save_model(self, request, obj, form, change):
+        attribution = audit.current()
+        if attribution is not None:
+            # Set before the first write: the row's entry and the team entries of this save read it.
+            attribution.reason = form.audit_reason
         if not change:
             # As services.get_or_create_flag: rollout flags give nobody special treatment.
             obj.superusers = False

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import models, transaction
+from django.db import models
 from django.db.models import OuterRef
 from waffle.models import AbstractUserFlag
 from waffle.utils import get_cache, keyfmt
 
-from flags import generations
+from tformance import generations
 from flags.percent import team_in_percentage
 
 # Per flag: (ids of teams listed on, ids of teams blocked), cached beside waffle's own flag entry.

@@ -6,15 +6,21 @@ the flag row on first use, and is audited with the given actor and reason.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
+from apps.teams.models import Team
 from flags import extensions
 from flags.audit import attributed_to
 from flags.errors import FlagError, GateRefusedError
-from flags.models import Flag
+from flags.models import Flag, decide
 from flags.registry import ROLLOUT_FLAGS
+
+FORCED_PREFIX = "FORCED past readiness gate"
 
 
 def get_or_create_flag(name: str) -> Flag:
@@ -33,13 +39,9 @@ def enable_for_teams(*, name: str, teams, actor: str, reason: str = "", force: b
     """
     ROLLOUT_FLAGS.get(name)
     teams = list(teams)
-    refusals = extensions.enable_refusals(name, teams)
-    if refusals and not force:
-        raise GateRefusedError(name, refusals)
-    if refusals:
-        if not reason.strip():
-            raise FlagError("Forcing past the readiness gate needs a reason")
-        reason = f"FORCED past readiness gate ({'; '.join(refusals)}): {reason}"
+    # Every requested team is asked about, even one already on (by percentage or everyone):
+    # listing pins it on, also after the percentage is lowered or "everyone" restored.
+    reason = gated_reason(name=name, refusals=extensions.enable_refusals(name, teams), force=force, reason=reason)
     return _move_teams(name=name, teams=teams, on=True, actor=actor, reason=reason)
 
 
@@ -71,21 +73,125 @@ def parse_percent(value) -> Decimal:
     return percent
 
 
-def set_percent(*, name: str, percent, actor: str, reason: str = "") -> Flag:
-    """Turn the flag on for a stable, salted share of teams (listed and blocked teams keep their state)."""
+def set_percent(*, name: str, percent, actor: str, reason: str = "", force: bool = False) -> Flag:
+    """Turn the flag on for a stable, salted share of teams (listed and blocked teams keep their state).
+
+    Teams the new percentage switches on must pass the enable guards, as in
+    enable_for_teams (GateRefusedError, or force=True with a reason);
+    lowering the percentage switches teams off and is never refused.
+    """
     value = parse_percent(percent)
-    return _update_mode(name=name, actor=actor, reason=reason, percent=value or None)
+    return _update_mode(name=name, actor=actor, reason=reason, force=force, percent=value or None)
 
 
-def set_everyone(*, name: str, everyone: bool | None, actor: str, reason: str = "") -> Flag:
-    """everyone=False is the kill switch, True turns the flag on for all teams, None restores per-team rules."""
-    return _update_mode(name=name, actor=actor, reason=reason, everyone=everyone)
+def set_everyone(*, name: str, everyone: bool | None, actor: str, reason: str = "", force: bool = False) -> Flag:
+    """everyone=False is the kill switch, True turns the flag on for all teams, None restores per-team rules.
+
+    True, and None after a kill (listed and percentage teams come back), must
+    pass the enable guards for the teams they switch on, as in
+    enable_for_teams (GateRefusedError, or force=True with a reason). The
+    kill switch, and None after "everyone on", only switch teams off and are never refused.
+    """
+    return _update_mode(name=name, actor=actor, reason=reason, force=force, everyone=everyone)
 
 
-def _update_mode(*, name: str, actor: str, reason: str, **fields) -> Flag:
-    with transaction.atomic(), attributed_to(actor, reason):
-        flag = get_or_create_flag(name)
-        for field_name, value in fields.items():
-            setattr(flag, field_name, value)
-        flag.save()
+def _update_mode(*, name: str, actor: str, reason: str, force: bool, **fields) -> Flag:
+    ROLLOUT_FLAGS.get(name)
+    with transaction.atomic():
+        # Locked until commit, so the state the guards judged is the state this change replaces.
+        flag = Flag.objects.select_for_update().filter(name=name).first()
+        proposed = {"everyone": flag.everyone if flag else None, "percent": flag.percent if flag else None, **fields}
+        check = enable_gate_check(name=name, flag=flag, everyone=proposed["everyone"], percent=proposed["percent"])
+        reason = gated_reason(name=name, refusals=check.refusals, force=force, reason=reason)
+        with attributed_to(actor, reason):
+            flag = flag or get_or_create_flag(name)
+            for field_name, value in fields.items():
+                setattr(flag, field_name, value)
+            flag.save()
     return flag
+
+
+# --- the enable guards on every change ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """What the enable guards say about a proposed change of a flag.
+
+    teams: slugs of the teams the change would switch on (effective state
+    off → on) or newly list, by slug; refusals: the guards' problems with
+    them (empty: the change may go ahead). No team switched on: no guard is asked.
+    """
+
+    teams: list[str]
+    refusals: list[str]
+
+
+def enable_gate_check(
+    *,
+    name: str,
+    flag: Flag | None,
+    everyone: bool | None,
+    percent,
+    listed_ids: Collection[int] | None = None,
+    blocked_ids: Collection[int] | None = None,
+) -> GateCheck:
+    """Ask the enable guards about the teams a proposed state of the flag would switch on.
+
+    `flag` is the flag's row as stored now (None or unsaved: it has no row
+    yet, so it is off for every team). The proposed state is `everyone`,
+    `percent` (None or 0: no percentage) and the listed and blocked team ids
+    (None: the stored lists, unchanged). A team is asked about when
+    flags.models.decide says off before and on after, or when it is newly
+    listed (listing pins it on, e.g. for when a kill is restored): so
+    turning teams off (kill, disable, a lower percentage) is never refused.
+
+    Queries: one for every team with its place on the stored lists, plus
+    what the guards make (the shadow gate: one, only when a team is asked
+    about); none for the kill switch with the lists unchanged, which switches nothing on.
+    """
+    if everyone is False and listed_ids is None:
+        return GateCheck(teams=[], refusals=[])
+    stored = flag is not None and flag.pk is not None
+    teams = Team.objects.order_by("slug").only("pk", "slug")
+    if stored:
+        # The stored lists come with the teams, uncached: this decides a write.
+        teams = teams.annotate(
+            on_list=Exists(Flag.teams.through.objects.filter(flag_id=flag.pk, team_id=OuterRef("pk"))),
+            on_block_list=Exists(Flag.blocked_teams.through.objects.filter(flag_id=flag.pk, team_id=OuterRef("pk"))),
+        )
+    listed_after = None if listed_ids is None else set(listed_ids)
+    blocked_after = None if blocked_ids is None else set(blocked_ids)
+    asked = []
+    for team in teams:
+        listed = stored and team.on_list
+        blocked = stored and team.on_block_list
+        was_on = stored and decide(
+            flag_name=name, everyone=flag.everyone, percent=flag.percent,
+            team_id=team.pk, listed=listed, blocked=blocked,
+        )
+        will_be_listed = listed if listed_after is None else team.pk in listed_after
+        will_be_on = decide(
+            flag_name=name, everyone=everyone, percent=percent or None, team_id=team.pk,
+            listed=will_be_listed,
+            blocked=blocked if blocked_after is None else team.pk in blocked_after,
+        )
+        if (will_be_on and not was_on) or (will_be_listed and not listed):
+            asked.append(team)
+    refusals = extensions.enable_refusals(name, asked) if asked else []
+    return GateCheck(teams=[team.slug for team in asked], refusals=refusals)
+
+
+def gated_reason(*, name: str, refusals: list[str], force: bool, reason: str) -> str:
+    """The audit reason for a change the enable guards judged: unchanged when none refused.
+
+    A refusal raises GateRefusedError, unless force=True: then the reason
+    (which must not be blank) is prefixed with what was overridden.
+    """
+    if not refusals:
+        return reason
+    if not force:
+        raise GateRefusedError(name, refusals)
+    if not reason.strip():
+        raise FlagError("Forcing past the readiness gate needs a reason")
+    return f"{FORCED_PREFIX} ({'; '.join(refusals)}): {reason}"

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.core.cache import caches
 
-from flags import generations
+from tformance import generations
 from shadow import conf
 from shadow.models import SamplingRate
 

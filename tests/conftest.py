@@ -29,7 +29,7 @@ def clear_caches() -> None:
 @pytest.fixture(autouse=True)
 def _clear_caches():
     """Each test starts with empty caches (shared Redis in CI, local memory otherwise)."""
-    from flags.generations import forget_uncommitted
+    from tformance.generations import forget_uncommitted
 
     clear_caches()
     forget_uncommitted()

@@ -1,18 +1,20 @@
 """`manage.py rollout`: the operator's view of the rollout flags, and the switches.
 
     rollout status [--json] [--team SLUG …]
-    rollout enable FLAG (--team SLUG … [--force --reason TEXT] | --percent N | --everyone) [--reason TEXT]
+    rollout enable FLAG (--team SLUG … | --percent N | --everyone) [--force] [--reason TEXT]
     rollout disable FLAG --team SLUG … [--reason TEXT]
     rollout kill FLAG [--reason TEXT]
-    rollout restore FLAG [--reason TEXT]
+    rollout restore FLAG [--force] [--reason TEXT]
     rollout history FLAG [--json]
 
 Every change goes through flags.services, so it is atomic and audited as
 "cli:<os user>". Input is checked in full before the first write: an unknown
 flag or team, or a bad percentage, exits with status 2 and changes nothing.
-Enabling teams that an enable guard (the shadow readiness gate) refuses
-exits with status 1, prints the guard's problems and changes nothing;
---force with a --reason goes past it, and the audit entry says so.
+A change that would switch teams on (enable by team, percentage or
+everyone; restore after a kill) and that an enable guard (the shadow
+readiness gate) refuses exits with status 1, prints the guard's problems and
+changes nothing; --force with a --reason goes past it, and the audit entry
+says so. Switching teams off (disable, kill, a lower percentage) is never refused.
 Each sub-command is one entry in SUBCOMMANDS; other apps add theirs through
 flags.extensions.register_subcommand (shadow: verify, shadow).
 """
@@ -109,6 +111,34 @@ def change_teams(command: BaseCommand, *, name: str, teams: list[Team], write: C
         ))
 
 
+def gated(command: BaseCommand, *, name: str, options: dict, not_done: str, change: Callable[..., None]) -> None:
+    """Run change(force=False); when the enable guards refuse, exit with REFUSED, or with --force warn and force it."""
+    try:
+        change(force=False)
+    except GateRefusedError as refusal:
+        if not options["force"]:
+            raise CommandError(refused_message(refusal, not_done=not_done), returncode=REFUSED) from refusal
+        command.stdout.write(command.style.WARNING(
+            f"{name}: FORCED past the readiness gate, which refused:\n"
+            + "\n".join(f"  {problem}" for problem in refusal.problems)
+        ))
+        change(force=True)
+
+
+def check_force(options: dict) -> None:
+    if options["force"] and not options["reason"].strip():
+        raise FlagError("--force needs a --reason: it is recorded in the audit log")
+
+
+def add_force_argument(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="go ahead even though the readiness gate refuses the teams this switches on; "
+        "needs --reason, audited as FORCED",
+    )
+
+
 def change_mode(command: BaseCommand, *, name: str, write: Callable) -> None:
     """Apply a flag-wide change and report the mode before and after, and how many teams it is on for."""
     (before,) = flag_statuses(flag_names=[name])
@@ -144,49 +174,35 @@ def enable_arguments(parser: CommandParser) -> None:
     how.add_argument("--percent", help="on for this stable share of teams, 0 to 99.9")
     how.add_argument("--everyone", action="store_true", help="on for every team except blocked ones")
     add_reason_argument(parser)
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="with --team: enable even though the readiness gate refuses; needs --reason, audited as FORCED",
-    )
+    add_force_argument(parser)
 
 
 def run_enable(command: BaseCommand, options: dict) -> None:
     name = ROLLOUT_FLAGS.get(options["flag"]).name
     actor, reason = cli_actor(), options["reason"]
-    if options["force"] and not options["teams"]:
-        raise FlagError("--force applies to --team only")
-    if options["force"] and not reason.strip():
-        raise FlagError("--force needs a --reason: it is recorded in the audit log")
+    check_force(options)
     if options["teams"]:
         teams = resolve_teams(options["teams"])
-        try:
-            change_teams(command, name=name, teams=teams, wanted_on=True, write=partial(
-                services.enable_for_teams, name=name, actor=actor, reason=reason,
-            ))
-        except GateRefusedError as refusal:
-            if not options["force"]:
-                raise CommandError(refused_message(refusal), returncode=REFUSED) from refusal
-            command.stdout.write(command.style.WARNING(
-                f"{name}: FORCED past the readiness gate, which refused:\n"
-                + "\n".join(f"  {problem}" for problem in refusal.problems)
-            ))
-            change_teams(command, name=name, teams=teams, wanted_on=True, write=partial(
-                services.enable_for_teams, name=name, actor=actor, reason=reason, force=True,
-            ))
-    elif options["percent"] is not None:
-        percent = services.parse_percent(options["percent"])
-        write = partial(services.set_percent, name=name, percent=percent, actor=actor, reason=reason)
-        change_mode(command, name=name, write=write)
+
+        def change(force: bool) -> None:
+            write = partial(services.enable_for_teams, name=name, actor=actor, reason=reason, force=force)
+            change_teams(command, name=name, teams=teams, wanted_on=True, write=write)
     else:
-        write = partial(services.set_everyone, name=name, everyone=True, actor=actor, reason=reason)
-        change_mode(command, name=name, write=write)
+        if options["percent"] is not None:
+            write = partial(services.set_percent, percent=services.parse_percent(options["percent"]))
+        else:
+            write = partial(services.set_everyone, everyone=True)
+
+        def change(force: bool) -> None:
+            change_mode(command, name=name, write=partial(write, name=name, actor=actor, reason=reason, force=force))
+
+    gated(command, name=name, options=options, not_done="not enabled", change=change)
 
 
-def refused_message(refusal: GateRefusedError) -> str:
+def refused_message(refusal: GateRefusedError, *, not_done: str = "not enabled") -> str:
     problems = "\n".join(f"  {problem}" for problem in refusal.problems)
     return (
-        f"{refusal.flag_name}: not enabled, the readiness gate refuses:\n{problems}\n"
+        f"{refusal.flag_name}: {not_done}, the readiness gate refuses:\n{problems}\n"
         f"Nothing was changed. To override, repeat with --force --reason TEXT (audited)."
     )
 
@@ -209,13 +225,28 @@ def mode_arguments(parser: CommandParser) -> None:
     add_reason_argument(parser)
 
 
-def set_everyone_to(everyone: bool | None) -> Callable[[BaseCommand, dict], None]:
-    def run(command: BaseCommand, options: dict) -> None:
-        name = ROLLOUT_FLAGS.get(options["flag"]).name
-        write = partial(services.set_everyone, name=name, everyone=everyone, actor=cli_actor(), reason=options["reason"])
+def restore_arguments(parser: CommandParser) -> None:
+    mode_arguments(parser)
+    add_force_argument(parser)
+
+
+def run_kill(command: BaseCommand, options: dict) -> None:
+    name = ROLLOUT_FLAGS.get(options["flag"]).name
+    write = partial(services.set_everyone, name=name, everyone=False, actor=cli_actor(), reason=options["reason"])
+    change_mode(command, name=name, write=write)
+
+
+def run_restore(command: BaseCommand, options: dict) -> None:
+    name = ROLLOUT_FLAGS.get(options["flag"]).name
+    check_force(options)
+
+    def change(force: bool) -> None:
+        write = partial(
+            services.set_everyone, name=name, everyone=None, actor=cli_actor(), reason=options["reason"], force=force
+        )
         change_mode(command, name=name, write=write)
 
-    return run
+    gated(command, name=name, options=options, not_done="not restored", change=change)
 
 
 def history_arguments(parser: CommandParser) -> None:
@@ -240,8 +271,8 @@ SUBCOMMANDS: dict[str, SubCommand] = {
     "status": SubCommand("each flag's state for each team, and who changed it last", status_arguments, run_status),
     "enable": SubCommand("turn a flag on for teams, a percentage of teams, or everyone", enable_arguments, run_enable),
     "disable": SubCommand("roll teams back: off for them whatever the percentage says", disable_arguments, run_disable),
-    "kill": SubCommand("turn a flag off for every team (the kill switch)", mode_arguments, set_everyone_to(False)),
-    "restore": SubCommand("undo kill or --everyone: per-team rules apply again", mode_arguments, set_everyone_to(None)),
+    "kill": SubCommand("turn a flag off for every team (the kill switch)", mode_arguments, run_kill),
+    "restore": SubCommand("undo kill or --everyone: per-team rules apply again", restore_arguments, run_restore),
     "history": SubCommand("a flag's audit log, oldest first", history_arguments, run_history),
 }
 

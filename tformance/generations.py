@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import time
 
-from waffle.utils import get_cache, keyfmt
+from django.core.cache import BaseCache, caches
 
-GENERATION_KEY = "generation:%s"
+GENERATION_KEY = "generation:{}"
 
 
 def _generation_key(name: str) -> str:
-    return keyfmt(GENERATION_KEY, name)
+    return GENERATION_KEY.format(name)
 
 
-def current(name: str) -> int:
-    cache = get_cache()
+def default_cache() -> BaseCache:
+    # The rollout cache (flags and sampling rates); metrics pass their own.
+    return caches["flags"]
+
+
+def current(name: str, cache: BaseCache | None = None) -> int:
+    cache = cache or default_cache()
     key = _generation_key(name)
     value = cache.get(key)
     if value is None:
@@ -33,8 +38,8 @@ def current(name: str) -> int:
     return value
 
 
-def bump(name: str) -> None:
-    cache = get_cache()
+def bump(name: str, cache: BaseCache | None = None) -> None:
+    cache = cache or default_cache()
     key = _generation_key(name)
     try:
         cache.incr(key)
@@ -42,9 +47,9 @@ def bump(name: str) -> None:
         cache.add(key, time.time_ns(), timeout=None)
 
 
-def stamped(key: str, name: str) -> str:
+def stamped(key: str, name: str, cache: BaseCache | None = None) -> str:
     """`key` for the current generation of `name`."""
-    return f"{key}:g{current(name)}"
+    return f"{key}:g{current(name, cache)}"
 
 
 # --- changes inside a transaction ---------------------------------------------------
@@ -75,18 +80,18 @@ def forget_uncommitted() -> None:
     connection._flags_uncommitted = set()
 
 
-def changed(name: str) -> None:
+def changed(name: str, cache: BaseCache | None = None) -> None:
     """Record that the rows behind `name` changed: now if committed, else when the transaction commits."""
     from django.db import connection, transaction
 
     if not connection.in_atomic_block:
-        bump(name)
+        bump(name, cache)
         return
     _uncommitted().add(name)
 
     def committed() -> None:
         _uncommitted().discard(name)
-        bump(name)
+        bump(name, cache)
 
     transaction.on_commit(committed)
 
