@@ -104,6 +104,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# An unreachable Redis makes cache reads miss and writes vanish, never fail a request.
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # How long a process may answer a flag from its cache. With Redis every change
 # clears the shared entry at once, so this only bounds memory; with the
 # local-memory cache other processes cannot be told, so it bounds staleness.
