@@ -48,6 +48,12 @@ class PullRequest(TeamOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["team", "github_pr_id", "github_repo"], name="pr_unique_team_number_repo")
         ]
+        # The performance plan's indexes (migration 0002, built concurrently).
+        indexes = [
+            models.Index(fields=["team", "state", "merged_at"], name="pr_team_state_merged_idx"),
+            models.Index(fields=["team", "author", "merged_at"], name="pr_team_author_merged_idx"),
+            models.Index(fields=["team", "pr_created_at"], name="pr_team_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.github_repo}#{self.github_pr_id}"

@@ -30,6 +30,11 @@ class TeamMember(TeamOwnedModel):
                 name="teammember_unique_team_github_id",
             )
         ]
+        # The performance plan's indexes (migration 0002, built concurrently).
+        indexes = [
+            models.Index(fields=["team", "github_username"], name="member_team_gh_username_idx"),
+            models.Index(fields=["team", "is_active"], name="member_team_active_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
