@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations.models import GitHubIntegration
+from apps.metrics.cache import team_data_changed
 from apps.metrics.models import (
     AIUsageDaily,
     Commit,
@@ -85,7 +86,10 @@ def demo_end_date(spec: DemoSpec) -> dt.date:
 
 
 def seed_demo(spec: DemoSpec) -> list[SeededTeam]:
-    """Replace the demo teams (slugs demo-1…demo-N) with freshly generated data, atomically."""
+    """Replace the demo teams (slugs demo-1…demo-N) with freshly generated data, atomically.
+
+    Each seeded team's cached metrics are invalidated once the transaction commits.
+    """
     end_date = demo_end_date(spec)
     seeded = []
     with transaction.atomic():
@@ -94,6 +98,8 @@ def seed_demo(spec: DemoSpec) -> list[SeededTeam]:
             # One generator per team, so adding a team never changes the others.
             rng = random.Random(f"{spec.seed}:{index}")
             seeded.append(_seed_team(rng, index, spec, end_date))
+            # Moves the team's cache generation when this transaction commits, not before.
+            team_data_changed(seeded[-1].team.pk)
     return seeded
 
 

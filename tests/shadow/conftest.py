@@ -25,3 +25,19 @@ def make_pair():
 def sample_everything(settings):
     """Every call is a sampled call (SHADOW_DEFAULT_RATE = 1)."""
     settings.SHADOW_DEFAULT_RATE = 1
+
+
+@pytest.fixture(autouse=True)
+def _only_test_pairs():
+    """The shadow machinery is tested with test-only pairs: the app's own pairs are set aside meanwhile.
+
+    The app's pairs are registered at start-up (the metrics and integrations AppConfig.ready),
+    so these tests would otherwise see them next to their own.
+    """
+    saved = registry.all()
+    for pair in saved:
+        registry.unregister(pair.name)
+    yield
+    for pair in saved:
+        if pair.name not in registry.names():
+            registry.register(pair)

@@ -111,8 +111,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     prev_start, prev_end = previous_period(start_date, end_date)
     span = {"team": team, "start_date": start_date, "end_date": end_date}
 
-    current = metrics.get_key_metrics(**span)
-    previous = metrics.get_key_metrics(team=team, start_date=prev_start, end_date=prev_end)
+    key_metrics = metrics.get_key_metrics_with_previous(**span)
+    current, previous = key_metrics["current"], key_metrics["previous"]
     cycle_trend = metrics.get_cycle_time_trend(**span)
     review_trend = metrics.get_review_time_trend(**span)
     ai_trend = metrics.get_ai_adoption_trend(**span)

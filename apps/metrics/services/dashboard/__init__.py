@@ -1,15 +1,19 @@
 """Dashboard services: the names views and tasks import.
 
 Import dashboard functions from here, never from legacy.py or optimized.py
-directly. For now every name is the legacy implementation. As optimized twins
-are added (get_key_metrics, get_team_breakdown, get_copilot_by_member), the
-rollout wraps those names here as legacy/optimized pairs, so callers keep the
-same import and keyword-only signature while a per-team flag picks the side.
+directly. A name with an optimized twin is a legacy/optimized pair registered
+here (shadow.registry.pair), so callers keep the same import and keyword-only
+signature while a per-team flag picks the side; every other name is the legacy
+implementation itself.
 """
 
+import datetime as dt
+
+from django.utils import timezone
+
+from apps.metrics.services.dashboard import legacy, optimized
 from apps.metrics.services.dashboard.legacy import (
     get_ai_adoption_trend,
-    get_copilot_by_member,
     get_copilot_metrics,
     get_cycle_time_trend,
     get_key_metrics,
@@ -17,7 +21,49 @@ from apps.metrics.services.dashboard.legacy import (
     get_recent_prs,
     get_review_time_trend,
     get_reviewer_workload,
-    get_team_breakdown,
+)
+from shadow import registry as pairs
+
+
+def _recent_ranges(team) -> list[dict]:
+    """The last 7, 30 and 90 days ending today in the team's time zone: what `rollout verify` compares."""
+    today = timezone.localdate(timezone=team.tzinfo)
+    return [{"start_date": today - dt.timedelta(days=days - 1), "end_date": today} for days in (7, 30, 90)]
+
+
+# Doubts kept identical on both sides (see the optimized docstrings): unanswered
+# surveys count in ai_pct's denominator, as in key metrics; inactive members keep
+# their rows.
+get_team_breakdown = pairs.pair(
+    "metrics.team_breakdown",
+    legacy=legacy.get_team_breakdown,
+    optimized=optimized.get_team_breakdown,
+    description="Per-author PR count, cycle time and AI %: one grouped query instead of 1 + 5 per author.",
+    examples=_recent_ranges,
+)
+# Doubts kept identical on both sides: names tie-break in codepoint order, so
+# "Zoe" sorts before "ana"; a negative limit slices like a Python list.
+get_copilot_by_member = pairs.pair(
+    "metrics.copilot_by_member",
+    legacy=legacy.get_copilot_by_member,
+    optimized=optimized.get_copilot_by_member,
+    description="Top members by accepted Copilot suggestions: one grouped query with LIMIT instead of 1 + 2 per member.",
+    examples=_recent_ranges,
+)
+# Doubts kept identical on both sides (see legacy.get_key_metrics): unanswered
+# surveys count in the AI % denominator. The optimized side is cached per team
+# and range for five minutes; writers other than Copilot sync, weekly
+# aggregation and demo seeding do not move the team's data generation, so a
+# change they make shows on the optimized side only once its entry expires.
+get_key_metrics_with_previous = pairs.pair(
+    "metrics.key_metrics",
+    legacy=legacy.get_key_metrics_with_previous,
+    optimized=optimized.get_key_metrics_with_previous,
+    description=(
+        "Key metrics of a range and of the period before it: two FILTERed queries over both periods, "
+        "cached per team and range, instead of five per period."
+    ),
+    examples=_recent_ranges,
 )
 
 __all__ = [
@@ -26,6 +72,7 @@ __all__ = [
     "get_copilot_metrics",
     "get_cycle_time_trend",
     "get_key_metrics",
+    "get_key_metrics_with_previous",
     "get_pr_size_distribution",
     "get_recent_prs",
     "get_review_time_trend",

@@ -34,7 +34,7 @@ from apps.metrics.models import (
     TeamMember,
     acceptance_rate,
 )
-from apps.metrics.services.common import day_range, percent, round2, week_range, weeks_between
+from apps.metrics.services.common import day_range, percent, previous_period, round2, week_range, weeks_between
 from apps.teams.models import Team
 
 
@@ -101,6 +101,23 @@ def get_key_metrics(*, team: Team, start_date: dt.date, end_date: dt.date) -> di
         "avg_cycle_time": round2(avg_cycle),
         "avg_quality_rating": round2(avg_quality),
         "ai_assisted_pct": percent(surveys_ai, surveys_total),
+    }
+
+
+def get_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
+    """Key metrics of the range and of the period of the same length just before it.
+
+    Returns {"current": get_key_metrics(start_date..end_date), "previous":
+    get_key_metrics(previous_period(start_date, end_date))}: both ranges are
+    whole team-local days, both ends inclusive, and the previous one ends the
+    day before start_date. This is what the dashboard computed with two calls.
+
+    Query shape: two get_key_metrics calls, five queries each (ten).
+    """
+    previous_start, previous_end = previous_period(start_date, end_date)
+    return {
+        "current": get_key_metrics(team=team, start_date=start_date, end_date=end_date),
+        "previous": get_key_metrics(team=team, start_date=previous_start, end_date=previous_end),
     }
 
 
@@ -367,6 +384,7 @@ __all__ = [
     "get_copilot_metrics",
     "get_cycle_time_trend",
     "get_key_metrics",
+    "get_key_metrics_with_previous",
     "get_pr_size_distribution",
     "get_recent_prs",
     "get_review_time_trend",

@@ -1,0 +1,232 @@
+"""Dashboard metrics, optimized twins of legacy.py.
+
+Each function here has the same signature and returns exactly what its legacy
+twin returns (same rows, order, types and rounding); only the query shape
+differs: grouped queries instead of per-member loops. The shared rules of
+legacy.py apply unchanged (merged PRs in range, both dates inclusive team-local
+days; Decimals rounded half up to two places; every query filtered by team).
+
+Each function is self-contained (its own filters, no helpers shared with
+other twins), so one twin can change or be removed with its rollout without
+touching the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Avg, Count, DecimalField, Q, Sum
+from django.db.models.functions import Collate
+
+from apps.metrics.cache import cached_for_team
+from apps.metrics.models import AIUsageDaily, PRSurveyReview, PullRequest, TeamMember, acceptance_rate
+from apps.metrics.services.common import day_range, percent, previous_period, round2
+from apps.teams.models import Team
+
+
+def get_team_breakdown(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    """One row per member who authored a PR merged from start_date to end_date (both inclusive, team-local days).
+
+    Same rows, keys, types, order and rounding as legacy.get_team_breakdown:
+    PRs without an author are left out; rows are ordered by display_name, then
+    member id, in the database's text order; prs_merged is an int,
+    avg_cycle_time the rounded mean of the member's non-null cycle times (None
+    when there is none), ai_pct the survey-based AI % over the member's merged
+    PRs (0.00 without surveys; unanswered surveys count in the denominator).
+
+    Query shape: one grouped query, whatever the team size. A PR has at most
+    one survey (one-to-one), so the LEFT JOIN to it cannot inflate the PR count
+    or the cycle-time average; the survey counts are FILTERed aggregates.
+
+    An author row of another team (inconsistent data) is left out here, where
+    legacy raises TeamMember.DoesNotExist; neither can happen with rows written
+    by the app.
+    """
+    start, end = day_range(team, start_date, end_date)
+    # The survey's own team is checked too, as legacy filters surveys by team.
+    surveys = Q(survey__team=team)
+    grouped = (
+        PullRequest.objects.filter(
+            team=team,
+            state=PullRequest.State.MERGED,
+            merged_at__gte=start,
+            merged_at__lt=end,
+            author__isnull=False,
+            author__team=team,
+        )
+        .values("author_id", "author__display_name", "author__github_username")
+        .annotate(
+            prs_merged=Count("id"),
+            avg_cycle=Avg("cycle_time_hours"),
+            surveys_total=Count("survey", filter=surveys),
+            surveys_ai=Count("survey", filter=surveys & Q(survey__author_ai_assisted=True)),
+        )
+        .order_by("author__display_name", "author_id")
+    )
+    rows = []
+    for group in grouped:
+        # An unsaved instance gives avatar_url and initials by the model's own rules, without a query.
+        member = TeamMember(
+            display_name=group["author__display_name"], github_username=group["author__github_username"]
+        )
+        rows.append(
+            {
+                "member_id": group["author_id"],
+                "member_name": member.display_name,
+                "avatar_url": member.avatar_url,
+                "initials": member.initials,
+                "prs_merged": group["prs_merged"],
+                "avg_cycle_time": round2(group["avg_cycle"]),
+                "ai_pct": percent(group["surveys_ai"], group["surveys_total"]),
+            }
+        )
+    return rows
+
+
+def get_copilot_by_member(*, team: Team, start_date: dt.date, end_date: dt.date, limit: int = 10) -> list[dict]:
+    """Per-member Copilot usage over days start_date to end_date (both inclusive), top `limit` members.
+
+    Same rows, keys, types and order as legacy.get_copilot_by_member: one row
+    per member with at least one Copilot usage row in the range (acceptance_rate
+    None when nothing was shown), sorted by suggestions_accepted desc, then
+    member_name in Python string (codepoint) order, then member_id, cut to
+    `limit` rows. The name is ordered under the "C" collation, whose byte order
+    on UTF-8 is codepoint order, so SQL sorts as Python does whatever the
+    database's default collation is. A negative `limit` slices like a Python
+    list, as legacy does (all rows but the last ones).
+
+    Query shape: one grouped query with ORDER BY and LIMIT, whatever the team
+    size (none at all for limit 0).
+
+    A usage row whose member belongs to another team (inconsistent data) is
+    left out here, where legacy raises TeamMember.DoesNotExist.
+    """
+    grouped = (
+        AIUsageDaily.objects.filter(
+            team=team,
+            source=AIUsageDaily.Source.COPILOT,
+            date__gte=start_date,
+            date__lte=end_date,
+            member__team=team,
+        )
+        .values("member_id", "member__display_name")
+        .annotate(shown=Sum("suggestions_shown"), accepted=Sum("suggestions_accepted"))
+        .order_by("-accepted", Collate("member__display_name", "C"), "member_id")
+    )
+    # SQL has no "all but the last n": a negative limit is cut in Python, after loading every group.
+    groups = list(grouped[:limit]) if limit is None or limit >= 0 else list(grouped)[:limit]
+    return [
+        {
+            "member_id": group["member_id"],
+            "member_name": group["member__display_name"],
+            "suggestions_shown": group["shown"],
+            "suggestions_accepted": group["accepted"],
+            "acceptance_rate": acceptance_rate(group["shown"], group["accepted"]),
+        }
+        for group in groups
+    ]
+
+
+# --- metrics.key_metrics ----------------------------------------------------------
+
+
+def get_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
+    """Key metrics of the range and of the period of the same length just before it, cached per team and range.
+
+    Same result as legacy.get_key_metrics_with_previous: {"current": …,
+    "previous": …}, each with prs_merged (int, PRs without author included),
+    avg_cycle_time and avg_quality_rating (Decimal | None, two places half up,
+    None without values), ai_assisted_pct (Decimal, survey based, unanswered
+    surveys in the denominator, 0.00 without surveys). Both ranges are whole
+    team-local days, both ends inclusive; the previous one is
+    previous_period(start_date, end_date).
+
+    The result is cached for METRICS_TTL_SECONDS under a key scoped by the
+    team (cached_for_team), the range, the team's time zone (it moves the day
+    bounds) and this side's name, so an entry is only ever read back by the
+    implementation that wrote it. Copilot sync, weekly aggregation and demo
+    seeding move the team's data generation, which makes the next read miss.
+    Anything else that changes a team's PRs or surveys is only picked up when
+    the entry expires.
+
+    Query shape: two queries on a miss (see _key_metrics_both_periods), none
+    on a hit.
+    """
+    key = f"key_metrics:optimized:{team.timezone}:{start_date.isoformat()}:{end_date.isoformat()}"
+    return cached_for_team(
+        team.pk,
+        key,
+        lambda: _key_metrics_both_periods(team=team, start_date=start_date, end_date=end_date),
+    )
+
+
+def _key_metrics_both_periods(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
+    """Both periods from two queries over the union of their ranges, uncached.
+
+    One query over the PRs merged in either period: per period, the PR
+    count, the mean cycle time and the survey counts, as FILTERed aggregates.
+    A PR has at most one survey (one-to-one), so the LEFT JOIN to it cannot
+    inflate the PR count or the mean. The quality ratings are many per survey,
+    so they get their own query (joining them to the PRs would repeat each PR
+    once per rating): one per-period mean over the ratings of the surveys on
+    those PRs.
+
+    Filters match legacy.get_key_metrics: PRs and ratings by team, surveys by
+    their own team too (legacy filters PRSurvey by team); ratings through any
+    survey on the team's merged PRs, unrated answers ignored. Averages are the
+    database's numeric AVG, as in legacy, so rounding half up gives the same
+    Decimals (the integer ratings are averaged as numeric, never as float).
+    """
+    previous_start_date, previous_end_date = previous_period(start_date, end_date)
+    bounds = {
+        "current": day_range(team, start_date, end_date),
+        "previous": day_range(team, previous_start_date, previous_end_date),
+    }
+    # The previous period ends where the current one starts: together they are one contiguous window.
+    union_start = min(start for start, _end in bounds.values())
+    union_end = max(end for _start, end in bounds.values())
+
+    def merged_in(period: str, prefix: str = "") -> Q:
+        start, end = bounds[period]
+        return Q(**{f"{prefix}merged_at__gte": start, f"{prefix}merged_at__lt": end})
+
+    surveys = Q(survey__team=team)
+    pr_aggregates = {}
+    for period in bounds:
+        pr_aggregates[f"{period}_prs"] = Count("id", filter=merged_in(period))
+        pr_aggregates[f"{period}_cycle"] = Avg("cycle_time_hours", filter=merged_in(period))
+        pr_aggregates[f"{period}_surveys"] = Count("survey", filter=merged_in(period) & surveys)
+        pr_aggregates[f"{period}_surveys_ai"] = Count(
+            "survey", filter=merged_in(period) & surveys & Q(survey__author_ai_assisted=True)
+        )
+    prs = PullRequest.objects.filter(
+        team=team, state=PullRequest.State.MERGED, merged_at__gte=union_start, merged_at__lt=union_end
+    ).aggregate(**pr_aggregates)
+
+    ratings = PRSurveyReview.objects.filter(
+        team=team,
+        quality_rating__isnull=False,
+        survey__pull_request__team=team,
+        survey__pull_request__state=PullRequest.State.MERGED,
+        survey__pull_request__merged_at__gte=union_start,
+        survey__pull_request__merged_at__lt=union_end,
+    ).aggregate(
+        **{
+            f"{period}_quality": Avg(
+                "quality_rating",
+                output_field=DecimalField(),
+                filter=merged_in(period, prefix="survey__pull_request__"),
+            )
+            for period in bounds
+        }
+    )
+
+    return {
+        period: {
+            "prs_merged": prs[f"{period}_prs"],
+            "avg_cycle_time": round2(prs[f"{period}_cycle"]),
+            "avg_quality_rating": round2(ratings[f"{period}_quality"]),
+            "ai_assisted_pct": percent(prs[f"{period}_surveys_ai"], prs[f"{period}_surveys"]),
+        }
+        for period in bounds
+    }
