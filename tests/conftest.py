@@ -44,6 +44,12 @@ def _unknown_flags_raise(settings):
     settings.FLAGS_RAISE_ON_UNKNOWN = True
 
 
+@pytest.fixture(autouse=True)
+def _no_random_sampling(settings):
+    """Pairs are not sampled unless a test asks for it, so query counts through a pair are exact."""
+    settings.SHADOW_DEFAULT_RATE = 0
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="Acme", slug="acme")

@@ -33,10 +33,10 @@ def usage(login: str, shown: int, accepted: int, day: str = "2025-10-01") -> dic
 
 
 def stored_rows(team) -> list[tuple]:
-    """(login, date, source, shown, accepted, rate, active_hours) of the team's usage rows, by login."""
+    """(login, date, source, shown, accepted, rate, active_hours) of the team's usage rows, by login, date, source."""
     return list(
         AIUsageDaily.objects.filter(team=team)
-        .order_by("member__github_username", "date")
+        .order_by("member__github_username", "date", "source")
         .values_list(
             "member__github_username",
             "date",

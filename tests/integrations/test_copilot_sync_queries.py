@@ -4,6 +4,10 @@ Exact counts at two report sizes (3 and 9 users) show the per-record growth:
 the member lookup, then update_or_create (a savepoint, SELECT … FOR UPDATE,
 and for a new row a nested savepoint around the INSERT), inside one
 transaction (its savepoint and release make the constant 2 in tests).
+
+The full syncs call the `integrations.copilot_sync` pair with its flag off
+(legacy serves) and sampling off; with cold caches the rollout decision reads
+the flag and the pair's sampling rates (2 queries).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import datetime as dt
 import pytest
 
 from apps.integrations.github.stub_server import write_recorded_report
-from apps.integrations.services.copilot_sync import CopilotUsageRecord, sync_copilot_metrics, sync_copilot_usage
+from apps.integrations.services.copilot_sync import CopilotUsageRecord, sync_copilot_metrics
+from apps.integrations.services.copilot_sync.legacy import sync_copilot_usage
 from apps.metrics.models import AIUsageDaily
 from tests.factories import AIUsageDailyFactory, GitHubIntegrationFactory, TeamMemberFactory
 
@@ -99,23 +104,31 @@ def write_report_for_new_members(team, report_root, count: int) -> None:
     write_recorded_report(report_root, org="acme", day=DAY, records=records)
 
 
-def test_a_full_sync_of_three_users_takes_25_queries(team, github_stub, report_root, django_assert_num_queries):
-    """The orchestration adds two queries to the writer: load the integration, save its sync status."""
+@pytest.fixture
+def legacy_serves_unsampled(settings):
+    """The pair's flag is off for the team (legacy serves) and no call is sampled."""
+    settings.SHADOW_DEFAULT_RATE = 0
+
+
+@pytest.mark.usefixtures("legacy_serves_unsampled")
+def test_a_full_sync_of_three_users_takes_27_queries(team, github_stub, report_root, django_assert_num_queries):
+    """The orchestration adds four queries to the writer: the integration, the rollout decision (2), the status."""
     GitHubIntegrationFactory(team=team, org_slug="acme")
     write_report_for_new_members(team, report_root, 3)
 
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(27):
         summary = sync_copilot_metrics(team=team, day=DAY)
 
     assert summary.stored == 3
 
 
-def test_a_full_sync_of_nine_users_takes_67_queries(team, github_stub, report_root, django_assert_num_queries):
-    """Same two extra queries; the growth is all in the per-record writer."""
+@pytest.mark.usefixtures("legacy_serves_unsampled")
+def test_a_full_sync_of_nine_users_takes_69_queries(team, github_stub, report_root, django_assert_num_queries):
+    """Same four extra queries; the growth is all in the per-record writer."""
     GitHubIntegrationFactory(team=team, org_slug="acme")
     write_report_for_new_members(team, report_root, 9)
 
-    with django_assert_num_queries(67):
+    with django_assert_num_queries(69):
         summary = sync_copilot_metrics(team=team, day=DAY)
 
     assert summary.stored == 9

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from apps.metrics.models import PullRequest, WeeklyMetrics
-from apps.metrics.services.weekly_aggregation import aggregate_team_weekly_metrics, previous_iso_week_start
-from apps.metrics.services.weekly_aggregation.legacy import (
-    aggregate_team_weekly_metrics as legacy_aggregate_team_weekly_metrics,
-)
+from apps.metrics.services import weekly_aggregation
+from apps.metrics.services.weekly_aggregation import previous_iso_week_start
+from apps.metrics.services.weekly_aggregation.legacy import aggregate_team_weekly_metrics
+from shadow import registry
 from tests.factories import (
     CommitFactory,
     PRSurveyFactory,
@@ -71,9 +71,11 @@ def stored(member) -> dict:
     return {"member_id": row.member_id, "week_start": row.week_start, **{f: getattr(row, f) for f in METRIC_FIELDS}}
 
 
-def test_entry_point_reexports_legacy():
-    """The package entry point serves the legacy function until the rollout wraps it."""
-    assert aggregate_team_weekly_metrics is legacy_aggregate_team_weekly_metrics
+def test_entry_point_is_the_pair_around_legacy():
+    """The package entry point is the metrics.weekly_aggregation pair, with this function as its legacy side."""
+    entry_point = weekly_aggregation.aggregate_team_weekly_metrics
+    assert entry_point is registry.get("metrics.weekly_aggregation")
+    assert entry_point.legacy is aggregate_team_weekly_metrics
 
 
 @pytest.mark.django_db
