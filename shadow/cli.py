@@ -226,7 +226,7 @@ def legacy_twin(pair: Pair) -> Pair:
     """The pair with legacy on both sides, never registered: what differs between two runs is noise."""
     return Pair(
         name=pair.name, legacy=pair.legacy, optimized=pair.legacy, rules=pair.rules,
-        writes=pair.writes, snapshot=pair.snapshot, time_budget_ms=pair.time_budget_ms,
+        writes=pair.writes, snapshot=pair.snapshot, time_budget_ms=pair.time_budget_ms, stream=pair.stream,
     )
 
 

@@ -25,6 +25,10 @@ class Pair:
     back the rows they write as plain data; the shadow side runs in a savepoint
     that is rolled back, and the two resulting states are compared.
     deferred: a sampled call only enqueues the comparison; a Celery worker runs it.
+    stream: both sides return iterators of rows (e.g. an export) and so does
+    the pair; sampled calls compare the rows as they pass, never holding them
+    (shadow/streams.py). Stream pairs cannot be deferred or write, and their
+    rows are compared exactly: ignore and unordered rules are refused.
     time_budget_ms: the shadow side's budget (default SHADOW_TIME_BUDGET_MS).
     examples: team -> list of keyword-argument dicts (without team) that
     `rollout verify` runs when asked to compare on demand.
@@ -40,10 +44,23 @@ class Pair:
     deferred: bool = False
     time_budget_ms: int | None = None
     examples: Callable[[Any], list[dict]] | None = None
+    stream: bool = False
 
     def __post_init__(self) -> None:
         if self.writes and self.snapshot is None:
             raise ValueError(f"Pair {self.name!r} writes, so it needs a snapshot function")
+        if self.stream:
+            # A worker cannot replay a stream the caller already consumed, and rows flow
+            # to the caller while the shadow side runs, so its writes could not be undone first.
+            if self.deferred:
+                raise ValueError(f"Pair {self.name!r} streams, so it cannot be deferred")
+            if self.writes:
+                raise ValueError(f"Pair {self.name!r} streams, so it cannot write")
+            if self.rules.ignore or self.rules.unordered:
+                raise ValueError(
+                    f"Pair {self.name!r} streams: its rows are compared exactly, one by one, "
+                    "so ignore and unordered rules cannot apply"
+                )
 
     def __call__(self, **kwargs: Any) -> Any:
         from shadow.runner import call_pair

@@ -5,6 +5,8 @@ the serving side returns or raises without shadowing. Everything the shadow
 adds (the other side's run, its errors and timeouts, the comparison, the
 reporters) is caught and recorded, never raised. When the optimized side
 serves and raises, the call falls back to legacy and the error is recorded.
+Stream pairs (Pair.stream) are dispatched to shadow/streams.py, which keeps
+the same promises row by row.
 """
 
 from __future__ import annotations
@@ -107,6 +109,10 @@ def call_pair(pair: Pair, kwargs: dict) -> Any:
         # The rollout decision itself failed (cache or database trouble): the reference serves.
         logger.exception("Rollout decision for %s failed; legacy serves", pair.name)
         return pair.legacy(**kwargs)
+    if pair.stream:
+        from shadow.streams import call_stream
+
+        return call_stream(pair, kwargs, served=served, sampled=sampled)
     if not sampled:
         return pair.legacy(**kwargs) if served == LEGACY else serve_optimized(pair, kwargs)
     if pair.deferred:
@@ -197,6 +203,10 @@ def compare_now(name: str, *, team, **kwargs: Any) -> Comparison:
 
 
 def compare_isolated(pair: Pair, kwargs: dict, *, served: str) -> Comparison:
+    if pair.stream:
+        from shadow.streams import compare_streams
+
+        return compare_streams(pair, kwargs, served=served)
     runs = {side: run_isolated(pair, side, kwargs) for side in random.sample([LEGACY, OPTIMIZED], 2)}
     return judge(pair, kwargs, served, runs[LEGACY], runs[OPTIMIZED])
 

@@ -12,17 +12,19 @@ import pytest
 
 from apps.metrics.models import PullRequest
 from apps.metrics.services import pr_export
-from apps.metrics.services.pr_export import EXPORT_HEADER, format_export_row, iter_pr_export_rows, stream_pr_export_csv
+from apps.metrics.services.pr_export import EXPORT_HEADER, format_export_row, stream_pr_export_csv
 from apps.metrics.services.pr_export import legacy
+from apps.metrics.services.pr_export.legacy import iter_pr_export_rows
 from apps.metrics.services.pr_list import PRFilters
 from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
 
 UTC = dt.timezone.utc
 
 
-def test_entry_point_reexports_legacy():
-    """The package entry point serves the legacy row source until the rollout wraps it."""
-    assert pr_export.iter_pr_export_rows is legacy.iter_pr_export_rows
+def test_entry_point_is_the_pair_wrapping_legacy():
+    """The package entry point is the stream pair metrics.pr_export, whose legacy side is this row source."""
+    assert pr_export.iter_pr_export_rows.name == "metrics.pr_export"
+    assert pr_export.iter_pr_export_rows.legacy is legacy.iter_pr_export_rows
 
 
 def test_header_is_exactly_the_sixteen_columns():

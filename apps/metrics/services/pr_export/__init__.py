@@ -1,8 +1,9 @@
 """PR CSV export: the entry point the rest of the app imports from.
 
-For now `iter_pr_export_rows` is the legacy implementation. The rollout later
-wraps that name as the legacy/optimized pair `metrics.pr_export`;
-`stream_pr_export_csv` looks it up at call time, so it follows the wrap.
+`iter_pr_export_rows` is the legacy/optimized stream pair `metrics.pr_export`
+(shadow.registry.pair with stream=True): each side yields rows, a per-team
+flag picks the side, and sampled calls compare the rows as they stream
+(shadow/streams.py). `stream_pr_export_csv` turns the pair's rows into CSV.
 """
 
 from __future__ import annotations
@@ -10,12 +11,34 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
+from apps.metrics.services.pr_export import legacy, optimized
 from apps.metrics.services.pr_export.formatting import EXPORT_HEADER, format_export_row
-from apps.metrics.services.pr_export.legacy import iter_pr_export_rows
 from apps.metrics.services.pr_list import PRFilters
 from apps.teams.models import Team
+from shadow import codec
+from shadow import registry as pairs
 
 __all__ = ["EXPORT_HEADER", "format_export_row", "iter_pr_export_rows", "stream_pr_export_csv"]
+
+# Stored comparison records show the filters of the call, not just "<PRFilters>".
+codec.register_type(PRFilters)
+
+
+def _export_examples(team: Team) -> list[dict]:
+    """What `rollout verify` compares: the unfiltered export of the team's PRs."""
+    return [{"filters": PRFilters()}]
+
+
+# Doubt kept identical on both sides (the formatter is shared): Created At and
+# Merged At are written in UTC, while the PR list page shows the team's time zone.
+iter_pr_export_rows = pairs.pair(
+    "metrics.pr_export",
+    legacy=legacy.iter_pr_export_rows,
+    optimized=optimized.iter_pr_export_rows,
+    stream=True,
+    description="CSV export rows: author joined in one query read in chunks, instead of 1 + 1 per PR held in memory.",
+    examples=_export_examples,
+)
 
 
 class _Echo:
