@@ -44,14 +44,14 @@ def report_comparison(pair: Pair, comparison) -> None:
         _guarded("check the guarded rollback", pair.name, roll_back_if_needed, pair.name, comparison.team_id, counters)
 
 
-def report_serving_error(pair: Pair, kwargs: dict, error: BaseException) -> None:
-    """The optimized side raised while serving (unsampled call); legacy is serving the caller instead."""
+def report_serving_error(pair: Pair, kwargs: dict, error: BaseException, *, detail: str = "fell back to legacy") -> None:
+    """The optimized side raised while serving (unsampled call): by default legacy is serving the caller instead."""
     team = kwargs.get("team")
     team_id = getattr(team, "pk", None)
-    logger.warning("Optimized side of %s raised %s for team %s; legacy served", pair.name, type(error).__name__, team_id)
+    logger.warning("Optimized side of %s raised %s for team %s; %s", pair.name, type(error).__name__, team_id, detail)
     if team_id is None:
         return
-    counters = _guarded("store evidence", pair.name, store_serving_error, pair.name, team_id, kwargs, error)
+    counters = _guarded("store evidence", pair.name, store_serving_error, pair.name, team_id, kwargs, error, detail)
     _guarded("report to Sentry", pair.name, send_serving_error_to_sentry, pair.name, getattr(team, "slug", ""), error)
     if counters is not None:
         from shadow.gate import roll_back_if_needed
@@ -178,7 +178,9 @@ def store_comparison(comparison) -> DayCounters:
     return counters
 
 
-def store_serving_error(pair_name: str, team_id: int, kwargs: dict, error: BaseException) -> DayCounters:
+def store_serving_error(
+    pair_name: str, team_id: int, kwargs: dict, error: BaseException, detail: str = "fell back to legacy"
+) -> DayCounters:
     with transaction.atomic():
         counters = upsert_day(pair_name=pair_name, team_id=team_id, errors=1, optimized_errors=1)
         ShadowRecord.objects.create(
@@ -186,7 +188,7 @@ def store_serving_error(pair_name: str, team_id: int, kwargs: dict, error: BaseE
             team_id=team_id,
             outcome=ShadowRecord.Outcome.ERROR,
             served=OPTIMIZED,
-            error=f"optimized (serving, fell back to legacy): {type(error).__name__}: {error}",
+            error=f"optimized (serving, {detail}): {type(error).__name__}: {error}",
             call_arguments=describe_call(kwargs),
         )
     return counters

@@ -393,7 +393,11 @@ def serve_optimized(pair: Pair, kwargs: dict) -> Iterator:
             try:
                 row = next(iterator, END)
             except Exception as error:
-                report_failure_after_rows(pair, kwargs, error, sent)
+                from shadow.reporters import report_serving_error
+
+                report_serving_error(
+                    pair, kwargs, error, detail=f"failed after {sent} rows were sent"
+                )
                 raise
     finally:
         # Also when the consumer stops early: the server-side cursor is released now, not at garbage collection.
@@ -478,56 +482,3 @@ def compare_streams(pair: Pair, kwargs: dict, *, served: str) -> StreamCompariso
             optimized.close()
             transaction.set_rollback(True)
     return judge_streams(pair, kwargs, served, legacy, optimized, tally)
-
-
-# --- recording an optimized failure after rows were sent -------------------------------------
-
-
-def report_failure_after_rows(pair: Pair, kwargs: dict, error: Exception, rows_sent: int) -> None:
-    """Unsampled, optimized serving failed mid-stream: the caller gets the error; it counts as an optimized error."""
-    from shadow import reporters
-
-    team = kwargs.get("team")
-    team_id = getattr(team, "pk", None)
-    logger.warning(
-        "Optimized side of %s raised %s for team %s after %d rows; the response was cut short",
-        pair.name, type(error).__name__, team_id, rows_sent,
-    )
-    if team_id is None:
-        return
-    counters = _guarded(
-        "store evidence", pair.name, store_failure_after_rows, pair.name, team_id, kwargs, error, rows_sent
-    )
-    _guarded(
-        "report to Sentry", pair.name, reporters.send_serving_error_to_sentry,
-        pair.name, getattr(team, "slug", ""), error,
-    )
-    if counters is not None:
-        from shadow.gate import roll_back_if_needed
-
-        _guarded("check the guarded rollback", pair.name, roll_back_if_needed, pair.name, team_id, counters)
-
-
-def store_failure_after_rows(pair_name: str, team_id: int, kwargs: dict, error: Exception, rows_sent: int):
-    from shadow.models import ShadowRecord
-    from shadow.reporters import upsert_day
-
-    with transaction.atomic():
-        counters = upsert_day(pair_name=pair_name, team_id=team_id, errors=1, optimized_errors=1)
-        ShadowRecord.objects.create(
-            pair_name=pair_name,
-            team_id=team_id,
-            outcome=ShadowRecord.Outcome.ERROR,
-            served=OPTIMIZED,
-            error=f"optimized (serving, failed after {rows_sent} rows were sent): {type(error).__name__}: {error}",
-            call_arguments=describe_call(kwargs),
-        )
-    return counters
-
-
-def _guarded(what: str, pair_name: str, function, *args):
-    try:
-        return function(*args)
-    except Exception:
-        logger.exception("Shadow reporter could not %s for %s", what, pair_name)
-        return None
