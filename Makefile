@@ -6,8 +6,9 @@ INSTALLED := $(VENV)/.installed-stamp
 DEMO_PORT ?= 8000
 STUB_PORT ?= 8765
 STUB_ROOT := .data/github-stub
+SIZE ?= S
 
-.PHONY: install test demo check clean
+.PHONY: install test demo check clean bench
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,12 @@ demo: $(INSTALLED)
 	  GITHUB_API_URL=http://127.0.0.1:$(STUB_PORT) $(BIN)/python manage.py sync_copilot || true; \
 	  $(BIN)/python manage.py demo_login; \
 	  GITHUB_API_URL=http://127.0.0.1:$(STUB_PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT)
+
+# Benchmarks at scale (bench/): `make bench` runs size S, `make bench SIZE=L` the large one.
+# Results go to bench/results/<date>-<size>.json; datasets are reused when present.
+bench: $(INSTALLED)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python -m bench --size $(SIZE)
 
 clean:
 	rm -rf $(VENV) .data
