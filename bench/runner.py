@@ -56,11 +56,11 @@ from bench.datasets import Dataset, ensure_dataset
 from bench.floors import FLOORS
 from bench.sizes import Size
 from flags.services import disable_for_teams, enable_for_teams
-from shadow import registry as pair_registry
+from shadow import pairs as pair_registry
 from shadow.diff import compare
 from shadow.measure import Measurement, measured
 from shadow.models import SamplingRate
-from shadow.registry import Pair
+from shadow.pairs import Pair
 from shadow.sampling import forget_rates, set_rate
 from shadow.testing import force_side
 
@@ -514,7 +514,7 @@ def deferred_dashboard_pairs() -> Iterator[list[int]]:
             setattr(dashboard_services, attribute, deferred)
             pair_registry.unregister(pair.name)
             pair_registry.register(deferred)
-        with mock.patch("shadow.tasks.compare_deferred_task", CapturedTask):
+        with mock.patch("shadow.dispatch.compare_deferred_task", CapturedTask):
             yield enqueued
     finally:
         for attribute, pair in originals.items():

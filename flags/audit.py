@@ -1,7 +1,7 @@
 """Who changed which flag, when, for which team, and why.
 
 Changes are attributed through a context (`attributed_to`); the signal
-handlers in flags.signals read it, so every path that changes a flag (admin,
+handlers in flags.signals read it and write entries through this module, so every path that changes a flag (admin,
 command, services, plain `flag.teams.add(...)` in code) is recorded the same
 way. Inside one attributed block, several list changes for the same flag and
 team (enable = list it and unblock it) become one entry: first state before,
@@ -11,10 +11,14 @@ last state after.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
+
+from apps.teams.models import Team
+from flags.models import Flag, FlagAudit, decide
 
 UNATTRIBUTED = "system:unattributed"
 
@@ -39,8 +43,6 @@ def current() -> Attribution | None:
 @contextmanager
 def attributed_to(actor: str, reason: str = "") -> Iterator[Attribution]:
     """Attribute every flag change in the block to `actor` with `reason`."""
-    from flags.signals import write_pending_team_entries
-
     attribution = Attribution(actor=actor, reason=reason)
     token = _current.set(attribution)
     try:
@@ -64,3 +66,59 @@ def system_actor(reason: str) -> str:
 
 def on_off(value: bool) -> str:
     return "on" if value else "off"
+
+
+# --- entries ---------------------------------------------------------------------
+
+
+def effective_states(flag: Flag, team_ids, mode: tuple | None = None) -> dict[int, bool]:
+    """The flag's state for each team as stored right now (uncached: used around writes), one query.
+
+    `mode` overrides (everyone, percent), for the state before a block that also saved the row.
+    """
+    everyone, percent = mode if mode is not None else (flag.everyone, flag.percent)
+    listed, blocked = flag.team_id_sets_from_db()
+    return {
+        team_id: decide(
+            flag_name=flag.name, everyone=everyone, percent=percent, team_id=team_id,
+            listed=team_id in listed, blocked=team_id in blocked,
+        )
+        for team_id in team_ids
+    }
+
+
+def by_flag(pairs) -> dict[int, tuple[Flag, list[int]]]:
+    grouped: dict[int, tuple[Flag, list[int]]] = {}
+    for flag, team_id in pairs:
+        grouped.setdefault(flag.pk, (flag, []))[1].append(team_id)
+    return grouped
+
+
+def team_slugs(team_ids: Iterable[int]) -> dict[int, str]:
+    return dict(Team.objects.filter(pk__in=list(team_ids)).values_list("pk", "slug"))
+
+
+def write_entry(*, flag_name: str, team_id: int | None, team_slug: str, before: str, after: str) -> FlagAudit:
+    attribution = current()
+    return FlagAudit.objects.create(
+        flag_name=flag_name,
+        team_id=team_id,
+        team_slug=team_slug,
+        actor=attribution.actor if attribution else UNATTRIBUTED,
+        reason=attribution.reason if attribution else "",
+        before=before,
+        after=after,
+    )
+
+
+def write_pending_team_entries(attribution: Attribution) -> None:
+    """At the end of an attributed block: one entry per (flag, team) it touched."""
+    flags = {flag.pk: flag for flag in Flag.objects.filter(pk__in={flag_pk for flag_pk, _ in attribution.pending})}
+    after: dict[tuple[int, int], bool] = {}
+    for flag_pk, flag in flags.items():
+        team_ids = [team_id for pending_flag, team_id in attribution.pending if pending_flag == flag_pk]
+        after.update({(flag_pk, team_id): state for team_id, state in effective_states(flag, team_ids).items()})
+    for key, (flag_name, slug, before) in attribution.pending.items():
+        state = on_off(after[key]) if key in after else "deleted"
+        write_entry(flag_name=flag_name, team_id=key[1], team_slug=slug, before=on_off(before), after=state)
+    attribution.pending.clear()

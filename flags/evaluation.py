@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import logging
 
-import sentry_sdk.feature_flags
-
 from flags import conf
 from flags.errors import UnknownFlagError
 from flags.models import Flag
 from flags.registry import ROLLOUT_FLAGS
+from flags.tracking import record_evaluation
 
 logger = logging.getLogger(__name__)
-
-
-def record_evaluation(name: str, result: bool) -> None:
-    """Buffer the answer on the Sentry scope, so an error event in this call shows which flags were on."""
-    sentry_sdk.feature_flags.add_feature_flag(name, result)
 
 
 def is_enabled(name: str, *, team) -> bool:

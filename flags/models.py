@@ -6,8 +6,10 @@ from django.db.models import OuterRef
 from waffle.models import AbstractUserFlag
 from waffle.utils import get_cache, keyfmt
 
-from tformance import generations
 from flags.percent import team_in_percentage
+from flags.registry import ROLLOUT_FLAGS
+from flags.tracking import record_evaluation
+from tformance import generations
 
 # Per flag: (ids of teams listed on, ids of teams blocked), cached beside waffle's own flag entry.
 TEAM_IDS_CACHE_KEY = "flag:%s:team-ids"
@@ -155,12 +157,8 @@ class Flag(AbstractUserFlag):
 
     def is_active(self, request, read_only: bool = False) -> bool | None:
         """waffle's entry point (flag_is_active, template tags): rollout flags answer for request.team."""
-        from flags.registry import ROLLOUT_FLAGS
-
         if self.name not in ROLLOUT_FLAGS:
             return super().is_active(request, read_only=read_only)
-        from flags.evaluation import record_evaluation
-
         result = self.is_on_for_team(getattr(request, "team", None))
         record_evaluation(self.name, result)
         return result

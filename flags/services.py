@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+import difflib
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -16,11 +17,34 @@ from django.db.models import Exists, OuterRef
 from apps.teams.models import Team
 from flags import extensions
 from flags.audit import attributed_to
-from flags.errors import FlagError, GateRefusedError
+from flags.errors import FlagError, GateRefusedError, UnknownTeamError
 from flags.models import Flag, decide
 from flags.registry import ROLLOUT_FLAGS
 
 FORCED_PREFIX = "FORCED past readiness gate"
+# An unknown-team message lists at most this many valid slugs.
+TEAMS_LISTED = 20
+
+
+def resolve_teams(slugs: list[str]) -> list[Team]:
+    """The teams in the order given (repeats dropped); UnknownTeamError naming every unknown slug."""
+    wanted = list(dict.fromkeys(slugs))
+    found = {team.slug: team for team in Team.objects.filter(slug__in=wanted)}
+    missing = [slug for slug in wanted if slug not in found]
+    if missing:
+        raise UnknownTeamError(unknown_teams_message(missing))
+    return [found[slug] for slug in wanted]
+
+
+def unknown_teams_message(missing: list[str]) -> str:
+    slugs = list(Team.objects.order_by("slug").values_list("slug", flat=True))
+    listed = ", ".join(slugs[:TEAMS_LISTED]) or "none"
+    more = f" …and {len(slugs) - TEAMS_LISTED} more" if len(slugs) > TEAMS_LISTED else ""
+    # The closest slugs first: with many teams the intended one may be past the listed ones.
+    guesses = sorted({guess for slug in missing for guess in difflib.get_close_matches(slug, slugs, n=3)})
+    hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
+    label = "Unknown team" if len(missing) == 1 else "Unknown teams"
+    return f"{label} {', '.join(repr(slug) for slug in missing)}{hint}; teams: {listed}{more}"
 
 
 def get_or_create_flag(name: str) -> Flag:

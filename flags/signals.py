@@ -7,67 +7,13 @@ from decimal import Decimal
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from flags import audit
-from flags.models import Flag, FlagAudit, decide, describe_flag_mode
+from flags.audit import by_flag, effective_states, team_slugs, write_entry
+from flags.models import Flag, describe_flag_mode
 
 
 def flag_mode(everyone: bool | None, percent) -> str:
     normalised = None if percent is None else Decimal(percent).quantize(Decimal("0.1"))
     return describe_flag_mode(everyone, normalised)
-
-
-def effective_states(flag: Flag, team_ids, mode: tuple | None = None) -> dict[int, bool]:
-    """The flag's state for each team as stored right now (uncached: used around writes), one query.
-
-    `mode` overrides (everyone, percent), for the state before a block that also saved the row.
-    """
-    everyone, percent = mode if mode is not None else (flag.everyone, flag.percent)
-    listed, blocked = flag.team_id_sets_from_db()
-    return {
-        team_id: decide(
-            flag_name=flag.name, everyone=everyone, percent=percent, team_id=team_id,
-            listed=team_id in listed, blocked=team_id in blocked,
-        )
-        for team_id in team_ids
-    }
-
-
-def by_flag(pairs) -> dict[int, tuple[Flag, list[int]]]:
-    grouped: dict[int, tuple[Flag, list[int]]] = {}
-    for flag, team_id in pairs:
-        grouped.setdefault(flag.pk, (flag, []))[1].append(team_id)
-    return grouped
-
-
-def team_slugs(team_ids) -> dict[int, str]:
-    from apps.teams.models import Team
-
-    return dict(Team.objects.filter(pk__in=list(team_ids)).values_list("pk", "slug"))
-
-
-def write_entry(*, flag_name: str, team_id: int | None, team_slug: str, before: str, after: str) -> FlagAudit:
-    attribution = audit.current()
-    return FlagAudit.objects.create(
-        flag_name=flag_name,
-        team_id=team_id,
-        team_slug=team_slug,
-        actor=attribution.actor if attribution else audit.UNATTRIBUTED,
-        reason=attribution.reason if attribution else "",
-        before=before,
-        after=after,
-    )
-
-
-def write_pending_team_entries(attribution: audit.Attribution) -> None:
-    """At the end of an attributed block: one entry per (flag, team) it touched."""
-    flags = {flag.pk: flag for flag in Flag.objects.filter(pk__in={flag_pk for flag_pk, _ in attribution.pending})}
-    after: dict[tuple[int, int], bool] = {}
-    for flag_pk, flag in flags.items():
-        team_ids = [team_id for pending_flag, team_id in attribution.pending if pending_flag == flag_pk]
-        after.update({(flag_pk, team_id): state for team_id, state in effective_states(flag, team_ids).items()})
-    for key, (flag_name, slug, before) in attribution.pending.items():
-        state = audit.on_off(after[key]) if key in after else "deleted"
-        write_entry(flag_name=flag_name, team_id=key[1], team_slug=slug, before=audit.on_off(before), after=state)
-    attribution.pending.clear()
 
 
 # --- the flag row: everyone / percent, creation, deletion ---------------------------

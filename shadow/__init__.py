@@ -1,12 +1,56 @@
 """Dual-run verification of legacy/optimized pairs: dispatch, sampling, comparison, evidence.
 
-Entry points: `shadow.registry` (all(), get(name)), `shadow.compare(name, team=…, **kwargs)`,
-and each pair object itself, called with the pair's keyword arguments.
+The public face. Application code imports from here only:
+
+    from shadow import pair, CompareRules, IgnoreRule
+
+    get_team_breakdown = pair("metrics.team_breakdown", legacy=legacy.get_team_breakdown,
+                              optimized=optimized.get_team_breakdown)
+
+- pair(name, legacy=…, optimized=…, **options): declare and register a pair; the returned
+  object is called like the legacy function (keyword arguments) and is typed like it.
+- compare(name, team=…, **kwargs): run both sides now, rolled back, store the evidence,
+  return the Comparison.
+- force_side(name, "legacy" | "optimized"): a context manager for tests.
+- CompareRules, IgnoreRule: how a pair's results are compared.
+- register_type(cls): let a dataclass travel as call arguments (deferred runs, records).
+- The errors: ShadowError and its subclasses.
+
+How the package is layered, and how to add a pair: docs/architecture.md.
 """
 
+from __future__ import annotations
 
-def compare(name: str, *, team, **kwargs):
-    """Run both sides of pair `name` now, with writes isolated, and return the Comparison."""
-    from shadow.runner import compare_now
+from typing import TYPE_CHECKING, Any
+
+from shadow.codec import register_type
+from shadow.diff import CompareRules, IgnoreRule
+from shadow.errors import NotReadyError, ShadowError, ShadowMismatchError, ShadowTimeout, UnknownPairError
+from shadow.pairs import Pair, pair
+from shadow.testing import force_side
+
+if TYPE_CHECKING:
+    from shadow.outcome import Comparison
+
+__all__ = [
+    "CompareRules",
+    "IgnoreRule",
+    "NotReadyError",
+    "Pair",
+    "ShadowError",
+    "ShadowMismatchError",
+    "ShadowTimeout",
+    "UnknownPairError",
+    "compare",
+    "force_side",
+    "pair",
+    "register_type",
+]
+
+
+def compare(name: str, *, team: Any, **kwargs: Any) -> Comparison:
+    """Run both sides of pair `name` now, with writes isolated, store the evidence and return the Comparison."""
+    # Imported on call: judging needs the shadow models, which Django loads after this package.
+    from shadow.judging import compare_now
 
     return compare_now(name, team=team, **kwargs)

@@ -11,18 +11,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from tformance.admin import ReadOnlyAdmin
 from django.utils.html import format_html, format_html_join
 
 from flags.audit import user_actor
-from shadow import registry
-from shadow.cli import bucket_bound
-from shadow.gate import percentile
+from shadow import pairs
+from shadow.evidence import bucket_bound, percentile
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
+from tformance.admin import ReadOnlyAdmin
 
 
 def pair_choices() -> list[tuple[str, str]]:
-    return [(pair.name, pair.name) for pair in registry.all()]
+    return [(pair.name, pair.name) for pair in pairs.all()]
 
 
 class SamplingRateForm(forms.ModelForm):

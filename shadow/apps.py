@@ -7,8 +7,10 @@ class ShadowConfig(AppConfig):
     verbose_name = "Shadow comparisons"
 
     def ready(self) -> None:
-        from shadow import checks, cli, gate, signals  # noqa: F401  (checks register themselves)
+        # Imported here: these modules use models, which exist only once Django has loaded every app.
+        from shadow import checks, cli, dispatch, gate, pairs, signals  # noqa: F401  (checks register themselves)
 
+        pairs.install_dispatcher(dispatch.call_pair)
         signals.connect()
         gate.connect()
         # `rollout verify`, `rollout shadow` and the evidence columns of `rollout status`.

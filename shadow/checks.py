@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 from django.core.checks import Error, register
 
-from shadow import conf, registry
+from flags.registry import ROLLOUT_FLAGS
+from shadow import conf, pairs
+from shadow.pairs import Pair
 
 
-def signature_problems(pair) -> list[str]:
+def signature_problems(pair: Pair[Any, Any]) -> list[str]:
     legacy, optimized = inspect.signature(pair.legacy), inspect.signature(pair.optimized)
     problems = []
     if str(legacy) != str(optimized):
@@ -21,7 +24,7 @@ def signature_problems(pair) -> list[str]:
         problems.append("no keyword-only 'team' parameter")
     for side, function in (("legacy", pair.legacy), ("optimized", pair.optimized)):
         # A generator would be compared as an object and run outside the savepoint and the budget;
-        # stream pairs are the exception: their rows are compared as they pass (shadow/streams.py).
+        # stream pairs are the exception: their rows are compared as they pass (shadow/streaming.py).
         if inspect.isgeneratorfunction(function) and not pair.stream:
             problems.append(f"the {side} side is a generator; pair sides return plain data")
     return problems
@@ -29,10 +32,8 @@ def signature_problems(pair) -> list[str]:
 
 @register()
 def check_pairs(app_configs=None, **kwargs) -> list[Error]:
-    from flags.registry import ROLLOUT_FLAGS
-
     errors = []
-    for pair in registry.all():
+    for pair in pairs.all():
         errors.extend(
             Error(f"Pair {pair.name!r}: {problem}", id="shadow.E001") for problem in signature_problems(pair)
         )

@@ -18,14 +18,19 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.teams.models import Team
 from flags import extensions
 from flags.audit import cli_actor
+from flags.services import resolve_teams
 from flags.status import format_table, format_time
-from shadow import conf, registry, runner, sampling
+from shadow import conf, pairs, sampling
 from shadow.errors import UnknownPairError
-from shadow.gate import Evidence, evidence_for
-from shadow.models import MS_BUCKETS, QUERY_BUCKETS, SamplingRate
-from shadow.registry import Pair
+from shadow.evidence import Evidence, evidence_for, evidence_row
+from shadow.judging import compare_isolated, compare_now
+from shadow.models import SamplingRate
+from shadow.outcome import NONE, SideRun
+from shadow.pairs import Pair
+from shadow.sampling import format_rate
 
 USAGE_ERROR = 2
 FAILED = 1
@@ -35,45 +40,12 @@ RATE_PLACES = Decimal("0.0001")
 PATH_TOKEN = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]')
 
 
-# --- evidence, as `rollout status` columns and for the console ----------------------------
+# --- evidence, as `rollout status` columns ------------------------------------------------
 
 
-def bucket_bound(value, buckets) -> Any:
-    """A percentile read from a histogram: the upper bound of its bucket; above the last bucket, ">last"."""
-    if value is None:
-        return None
-    if value == float("inf"):
-        return f">{buckets[-1]}"
-    return int(value) if float(value).is_integer() else value
-
-
-def side_pair(legacy, optimized) -> dict | None:
-    if legacy is None and optimized is None:
-        return None
-    return {"legacy": legacy, "optimized": optimized}
-
-
-def evidence_row(item: Evidence) -> dict[str, Any]:
-    """One team's evidence as plain values. p50s are histogram bucket bounds, legacy → optimized."""
-    return {
-        "comparisons": item.comparisons,
-        "mismatches": item.mismatches,
-        "errors": item.errors,
-        "timeouts": item.timeouts,
-        "p50_ms": side_pair(
-            bucket_bound(item.p50_ms("legacy"), MS_BUCKETS), bucket_bound(item.p50_ms("optimized"), MS_BUCKETS)
-        ),
-        "p50_queries": side_pair(
-            bucket_bound(item.p50_queries("legacy"), QUERY_BUCKETS),
-            bucket_bound(item.p50_queries("optimized"), QUERY_BUCKETS),
-        ),
-        "ready": item.ready,
-    }
-
-
-def evidence_columns(flag_name: str, teams: list) -> dict[int, dict[str, Any]]:
+def evidence_columns(flag_name: str, teams: list[Team]) -> dict[int, dict[str, Any]]:
     """The status-columns provider: evidence for flags that have a pair, one query per such flag."""
-    if flag_name not in registry.names():
+    if flag_name not in pairs.names():
         return {}
     evidence = evidence_for(flag_name, [team.pk for team in teams])
     return {team_id: evidence_row(item) for team_id, item in evidence.items()}
@@ -82,17 +54,15 @@ def evidence_columns(flag_name: str, teams: list) -> dict[int, dict[str, Any]]:
 # --- input --------------------------------------------------------------------------------
 
 
-def get_pair(name: str) -> Pair:
+def get_pair(name: str) -> Pair[Any, Any]:
     try:
-        return registry.get(name)
+        return pairs.get(name)
     except UnknownPairError as error:
         raise CommandError(str(error), returncode=USAGE_ERROR) from error
 
 
-def get_team(slug: str):
+def get_team(slug: str) -> Team:
     # The rollout command's lookup, so unknown slugs get the same message (and exit status 2).
-    from flags.management.commands.rollout import resolve_teams
-
     (team,) = resolve_teams([slug])
     return team
 
@@ -112,7 +82,7 @@ def parse_rate(value: str) -> Decimal:
 
 
 def pair_argument(parser: CommandParser) -> None:
-    parser.add_argument("pair", help=f"a registered pair: {', '.join(registry.names()) or 'none registered'}")
+    parser.add_argument("pair", help=f"a registered pair: {', '.join(pairs.names()) or 'none registered'}")
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -120,10 +90,6 @@ def pair_argument(parser: CommandParser) -> None:
 
 def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
-
-
-def format_rate(rate) -> str:
-    return format(Decimal(str(rate)).normalize(), "f")
 
 
 def format_argument(value: Any) -> str:
@@ -134,7 +100,7 @@ def describe_arguments(kwargs: dict) -> str:
     return ", ".join(f"{key}={format_argument(value)}" for key, value in kwargs.items()) or "(no arguments)"
 
 
-def describe_side(run: runner.SideRun) -> str:
+def describe_side(run: SideRun) -> str:
     if run.measurement is None:
         return f"{run.side} —"
     return f"{run.side} {run.measurement.wall_ms:.2f} ms, {plural(run.measurement.queries, 'query', 'queries')}"
@@ -197,7 +163,7 @@ def run_verify(command: BaseCommand, options: dict) -> None:
     for number, kwargs in enumerate(argument_sets, start=1):
         command.stdout.write(f"[{number}] {describe_arguments(kwargs)}")
         for run in range(1, runs + 1):
-            comparison = runner.compare_now(pair.name, team=team, **kwargs)
+            comparison = compare_now(pair.name, team=team, **kwargs)
             outcomes[comparison.outcome] += 1
             line = (
                 f"  run {run}: {comparison.outcome:<8}  "
@@ -239,7 +205,7 @@ def find_noise(pair: Pair, team, argument_sets: list[dict], runs: int) -> tuple[
     for kwargs in argument_sets:
         for _ in range(runs):
             total += 1
-            comparison = runner.compare_isolated(twin, {**kwargs, "team": team}, served=runner.NONE)
+            comparison = compare_isolated(twin, {**kwargs, "team": team}, served=NONE)
             if comparison.result is not None:
                 patterns.update({path_pattern(difference.path) for difference in comparison.result.differences})
             elif not comparison.matched:

@@ -79,6 +79,7 @@ __all__ = [
     "ComparisonResult",
     "Difference",
     "IgnoreRule",
+    "canonical_key",
     "compare",
     "normalise",
     "redact_value",
@@ -417,7 +418,7 @@ def normalise(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {item.name: normalise(getattr(value, item.name)) for item in dataclasses.fields(value)}
     if isinstance(value, (set, frozenset)):
-        return sorted((normalise(item) for item in value), key=_canonical_key)
+        return sorted((normalise(item) for item in value), key=canonical_key)
     # Subclasses of the plain types (SafeString, IntEnum-free int subclasses, OrderedDict, ...).
     if isinstance(value, str):
         return str(value)
@@ -457,7 +458,7 @@ def _normalise_key(key: Any) -> str:
     return str(key)
 
 
-def _canonical_key(value: Any) -> str:
+def canonical_key(value: Any) -> str:
     """A text key equal for equal normalised values: dict keys sorted, 12 and 12.00 alike."""
     kind = type(value)
     if kind is str:
@@ -596,7 +597,7 @@ def _order(value: Any, states: tuple[_State, ...], sorted_keys: dict[int, list[s
                 items = [_order(item, below, sorted_keys) for item in value]
         if not here:
             return items
-        keyed = sorted(((_canonical_key(item), item) for item in items), key=_first)
+        keyed = sorted(((canonical_key(item), item) for item in items), key=_first)
         items = [item for _, item in keyed]
         sorted_keys[id(items)] = [key for key, _ in keyed]
         return items

@@ -7,9 +7,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from shadow.errors import ShadowTimeout
+
+
+# PostgreSQL's "query_canceled": statement_timeout cut a statement off.
+QUERY_CANCELED = "57014"
+
+
+def ran_out_of_time(error: BaseException) -> bool:
+    """Whether a side's error is its time budget running out: the meter's deadline or the server's timeout."""
+    if isinstance(error, ShadowTimeout):
+        return True
+    return isinstance(error, DatabaseError) and getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED
 
 
 @dataclass(frozen=True)

@@ -7,44 +7,35 @@ in their own savepoint so a failure cannot break the caller's transaction.
 
 from __future__ import annotations
 
-import bisect
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sentry_sdk
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from shadow.codec import describe_call
-from shadow.measure import Measurement
-from shadow.models import MS_BUCKETS, QUERY_BUCKETS, ShadowRecord
-from shadow.registry import Pair
+from shadow.evidence import DayCounters, upsert_day
+from shadow.gate import roll_back_if_needed
+from shadow.models import ShadowRecord
+from shadow.outcome import LEGACY, OPTIMIZED, Comparison
+from shadow.pairs import Pair
 
 logger = logging.getLogger(__name__)
 
-LEGACY, OPTIMIZED = "legacy", "optimized"
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class DayCounters:
-    """The team's counters for the day after this call's upsert."""
-
-    mismatches: int
-    errors: int
-    optimized_served_mismatches: int
-    optimized_errors: int
-
-
-def report_comparison(pair: Pair, comparison) -> None:
+def report_comparison(pair: Pair[Any, Any], comparison: Comparison) -> None:
     counters = _guarded("store evidence", pair.name, store_comparison, comparison)
     _guarded("report to Sentry", pair.name, send_to_sentry, comparison)
-    if counters is not None and comparison.served == OPTIMIZED:
-        from shadow.gate import roll_back_if_needed
-
+    if counters is not None and comparison.served == OPTIMIZED and comparison.team_id is not None:
         _guarded("check the guarded rollback", pair.name, roll_back_if_needed, pair.name, comparison.team_id, counters)
 
 
-def report_serving_error(pair: Pair, kwargs: dict, error: BaseException, *, detail: str = "fell back to legacy") -> None:
+def report_serving_error(
+    pair: Pair[Any, Any], kwargs: dict[str, Any], error: BaseException, *, detail: str = "fell back to legacy"
+) -> None:
     """The optimized side raised while serving (unsampled call): by default legacy is serving the caller instead."""
     team = kwargs.get("team")
     team_id = getattr(team, "pk", None)
@@ -54,12 +45,10 @@ def report_serving_error(pair: Pair, kwargs: dict, error: BaseException, *, deta
     counters = _guarded("store evidence", pair.name, store_serving_error, pair.name, team_id, kwargs, error, detail)
     _guarded("report to Sentry", pair.name, send_serving_error_to_sentry, pair.name, getattr(team, "slug", ""), error)
     if counters is not None:
-        from shadow.gate import roll_back_if_needed
-
         _guarded("check the guarded rollback", pair.name, roll_back_if_needed, pair.name, team_id, counters)
 
 
-def _guarded(what: str, pair_name: str, function, *args):
+def _guarded(what: str, pair_name: str, function: Callable[..., T], *args: Any) -> T | None:
     try:
         return function(*args)
     except Exception:
@@ -70,74 +59,7 @@ def _guarded(what: str, pair_name: str, function, *args):
 # --- database -----------------------------------------------------------------------
 
 
-def one_hot(buckets, value: float | None) -> list[int]:
-    histogram = [0] * (len(buckets) + 1)
-    if value is not None:
-        histogram[bisect.bisect_left(buckets, value)] = 1
-    return histogram
-
-
-UPSERT = """
-INSERT INTO shadow_dailyevidence AS e (
-    pair_name, team_id, day, runs, matches, mismatches, ignored_differences, errors, timeouts,
-    optimized_served_mismatches, optimized_errors,
-    legacy_ms_histogram, optimized_ms_histogram, legacy_queries_histogram, optimized_queries_histogram,
-    legacy_ms_total, optimized_ms_total, legacy_queries_total, optimized_queries_total, measured_runs, updated_at
-) VALUES (
-    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-    %s::int[], %s::int[], %s::int[], %s::int[], %s, %s, %s, %s, %s, %s
-)
-ON CONFLICT (pair_name, team_id, day) DO UPDATE SET
-    runs = e.runs + EXCLUDED.runs,
-    matches = e.matches + EXCLUDED.matches,
-    mismatches = e.mismatches + EXCLUDED.mismatches,
-    ignored_differences = e.ignored_differences + EXCLUDED.ignored_differences,
-    errors = e.errors + EXCLUDED.errors,
-    timeouts = e.timeouts + EXCLUDED.timeouts,
-    optimized_served_mismatches = e.optimized_served_mismatches + EXCLUDED.optimized_served_mismatches,
-    optimized_errors = e.optimized_errors + EXCLUDED.optimized_errors,
-    legacy_ms_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.legacy_ms_histogram, EXCLUDED.legacy_ms_histogram) WITH ORDINALITY AS h(a, b, i)),
-    optimized_ms_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.optimized_ms_histogram, EXCLUDED.optimized_ms_histogram) WITH ORDINALITY AS h(a, b, i)),
-    legacy_queries_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.legacy_queries_histogram, EXCLUDED.legacy_queries_histogram) WITH ORDINALITY AS h(a, b, i)),
-    optimized_queries_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.optimized_queries_histogram, EXCLUDED.optimized_queries_histogram) WITH ORDINALITY AS h(a, b, i)),
-    legacy_ms_total = e.legacy_ms_total + EXCLUDED.legacy_ms_total,
-    optimized_ms_total = e.optimized_ms_total + EXCLUDED.optimized_ms_total,
-    legacy_queries_total = e.legacy_queries_total + EXCLUDED.legacy_queries_total,
-    optimized_queries_total = e.optimized_queries_total + EXCLUDED.optimized_queries_total,
-    measured_runs = e.measured_runs + EXCLUDED.measured_runs,
-    updated_at = EXCLUDED.updated_at
-RETURNING mismatches, errors, optimized_served_mismatches, optimized_errors
-"""
-
-
-def upsert_day(
-    *, pair_name: str, team_id: int, runs: int = 0, matches: int = 0, mismatches: int = 0, ignored: int = 0,
-    errors: int = 0, timeouts: int = 0, optimized_served_mismatches: int = 0, optimized_errors: int = 0,
-    legacy: Measurement | None = None, optimized: Measurement | None = None,
-) -> DayCounters:
-    """Add one call's counts and measurements to the (pair, team, today) row: a single statement."""
-    now = timezone.now()
-    params = [
-        pair_name, team_id, now.date(), runs, matches, mismatches, ignored, errors, timeouts,
-        optimized_served_mismatches, optimized_errors,
-        one_hot(MS_BUCKETS, legacy.wall_ms if legacy else None),
-        one_hot(MS_BUCKETS, optimized.wall_ms if optimized else None),
-        one_hot(QUERY_BUCKETS, legacy.queries if legacy else None),
-        one_hot(QUERY_BUCKETS, optimized.queries if optimized else None),
-        legacy.wall_ms if legacy else 0.0,
-        optimized.wall_ms if optimized else 0.0,
-        legacy.queries if legacy else 0,
-        optimized.queries if optimized else 0,
-        1 if legacy and optimized else 0,
-        now,
-    ]
-    # Callers run this inside their own savepoint, with the record that goes with it.
-    with connection.cursor() as cursor:
-        cursor.execute(UPSERT, params)
-        return DayCounters(*cursor.fetchone())
-
-
-def store_comparison(comparison) -> DayCounters:
+def store_comparison(comparison: Comparison) -> DayCounters:
     outcome = comparison.outcome
     optimized_served = comparison.served == OPTIMIZED
     # Timings of a side that failed or ran out of time say nothing about its speed.
@@ -179,7 +101,7 @@ def store_comparison(comparison) -> DayCounters:
 
 
 def store_serving_error(
-    pair_name: str, team_id: int, kwargs: dict, error: BaseException, detail: str = "fell back to legacy"
+    pair_name: str, team_id: int, kwargs: dict[str, Any], error: BaseException, detail: str = "fell back to legacy"
 ) -> DayCounters:
     with transaction.atomic():
         counters = upsert_day(pair_name=pair_name, team_id=team_id, errors=1, optimized_errors=1)
@@ -197,14 +119,14 @@ def store_serving_error(
 # --- Sentry ---------------------------------------------------------------------------
 
 
-def measurements_context(comparison) -> dict:
+def measurements_context(comparison: Comparison) -> dict[str, Any]:
     return {
         side: (run.measurement.as_dict() if run.measurement else None)
         for side, run in ((LEGACY, comparison.legacy), (OPTIMIZED, comparison.optimized))
     }
 
 
-def send_to_sentry(comparison) -> None:
+def send_to_sentry(comparison: Comparison) -> None:
     if comparison.outcome == "match":
         # Matched runs are not events: their timings go on the current transaction's span.
         span = sentry_sdk.get_current_span()
@@ -237,7 +159,7 @@ def send_to_sentry(comparison) -> None:
         sentry_sdk.capture_message(message, level="warning")
 
 
-def without_exception_messages(event: dict, hint: dict) -> dict:
+def without_exception_messages(event: Any, hint: Any) -> Any:
     """Keep each exception's type and frames, drop its text: messages may quote personal data."""
     for exception in (event.get("exception") or {}).get("values") or ():
         exception["value"] = ""

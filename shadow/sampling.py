@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import caches
 
-from tformance import generations
 from shadow import conf
 from shadow.models import SamplingRate
+from tformance import generations
 
 ALL_TEAMS = "all"
 
@@ -60,6 +61,11 @@ def should_sample(pair_name: str, team) -> bool:
 
 def forget_rates(pair_name: str) -> None:
     generations.changed(f"rates:{pair_name}")
+
+
+def format_rate(rate: Any) -> str:
+    """A rate as operators type it: 0.01, 1, 0.5 (no exponent, no trailing zeros)."""
+    return format(Decimal(str(rate)).normalize(), "f")
 
 
 def set_rate(*, pair_name: str, rate, team=None, actor: str = "") -> SamplingRate:

@@ -23,10 +23,10 @@ from django.views.decorators.http import require_GET
 
 from apps.teams.models import Team
 from flags.status import flag_statuses
-from shadow import conf, registry
-from shadow.cli import evidence_row, format_rate
-from shadow.gate import evidence_for
+from shadow import conf, pairs
+from shadow.evidence import evidence_for, evidence_row
 from shadow.models import SamplingRate, ShadowRecord
+from shadow.sampling import format_rate
 
 RECORDS_SHOWN = 50
 
@@ -50,10 +50,10 @@ class ConsolePair:
 
 def console_pairs(teams: list[Team]) -> list[ConsolePair]:
     """Every registered pair with one row per team (teams in the given order)."""
-    pairs = registry.all()
-    if not pairs:
+    registered = pairs.all()
+    if not registered:
         return []
-    names = [pair.name for pair in pairs]
+    names = [pair.name for pair in registered]
     statuses = {status.name: status for status in flag_statuses(teams=teams, flag_names=names)}
     rates: dict[str, dict[int | None, Any]] = {}
     for pair_name, team_id, rate in SamplingRate.objects.filter(pair_name__in=names).values_list(
@@ -62,7 +62,7 @@ def console_pairs(teams: list[Team]) -> list[ConsolePair]:
         rates.setdefault(pair_name, {})[team_id] = rate
     default_rate = conf.get("SHADOW_DEFAULT_RATE")
     result = []
-    for pair in pairs:
+    for pair in registered:
         evidence = evidence_for(pair.name, [team.pk for team in teams])
         pair_rates = rates.get(pair.name, {})
         fallback = pair_rates.get(None, default_rate)

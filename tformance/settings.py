@@ -8,7 +8,9 @@ a local-memory cache, Celery running tasks in-process, Sentry off.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -20,7 +22,7 @@ def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return parse_bool(value)
 
 
 def env_float(name: str, default: float) -> float:
@@ -31,6 +33,15 @@ def env_float(name: str, default: float) -> float:
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.strip() else default
+
+
+def parse_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_overrides(parsers: dict[str, Callable[[str], Any]]) -> dict[str, Any]:
+    """The settings among `parsers` that the environment sets; the others keep their app's default."""
+    return {name: parse(os.environ[name]) for name, parse in parsers.items() if os.environ.get(name, "").strip()}
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
@@ -173,9 +184,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Flags ---------------------------------------------------------------------
-# Tests set this so an unregistered flag name fails loudly; production logs and answers "off".
-FLAGS_RAISE_ON_UNKNOWN = env_bool("FLAGS_RAISE_ON_UNKNOWN", False)
-FLAGS_PERCENT_SALT = os.environ.get("FLAGS_PERCENT_SALT", "tformance-rollout")
+# FLAGS_* defaults live in flags/conf.py, SHADOW_* defaults in shadow/conf.py:
+# each is written once there, and set here only when the environment sets it.
+globals().update(env_overrides({"FLAGS_RAISE_ON_UNKNOWN": parse_bool, "FLAGS_PERCENT_SALT": str}))
 WAFFLE_FLAG_MODEL = "flags.Flag"
 WAFFLE_CACHE_NAME = "flags"
 WAFFLE_CREATE_MISSING_FLAGS = False
@@ -187,14 +198,16 @@ WAFFLE_ENABLE_ADMIN_PAGES = False
 MIGRATION_MODULES = {"waffle": "flags.waffle_migrations"}
 
 # --- Shadow comparisons --------------------------------------------------------
-SHADOW_DEFAULT_RATE = env_float("SHADOW_DEFAULT_RATE", 0.01)
-SHADOW_TIME_BUDGET_MS = env_int("SHADOW_TIME_BUDGET_MS", 2000)
-SHADOW_MIN_COMPARISONS = env_int("SHADOW_MIN_COMPARISONS", 50)
-SHADOW_EVIDENCE_DAYS = env_int("SHADOW_EVIDENCE_DAYS", 7)
-SHADOW_ROLLBACK_THRESHOLD = env_int("SHADOW_ROLLBACK_THRESHOLD", 5)
-SHADOW_RAISE_ON_MISMATCH = env_bool("SHADOW_RAISE_ON_MISMATCH", False)
-SHADOW_MAX_DIFF_LINES = env_int("SHADOW_MAX_DIFF_LINES", 50)
-SHADOW_DEFERRED_QUEUE = os.environ.get("SHADOW_DEFERRED_QUEUE") or None
+globals().update(env_overrides({
+    "SHADOW_DEFAULT_RATE": float,
+    "SHADOW_TIME_BUDGET_MS": int,
+    "SHADOW_MIN_COMPARISONS": int,
+    "SHADOW_EVIDENCE_DAYS": int,
+    "SHADOW_ROLLBACK_THRESHOLD": int,
+    "SHADOW_RAISE_ON_MISMATCH": parse_bool,
+    "SHADOW_MAX_DIFF_LINES": int,
+    "SHADOW_DEFERRED_QUEUE": str.strip,
+}))
 
 # --- Logging -------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -18,7 +18,7 @@ def _no_pairs():
 
     The gate's interplay with flags is tested in tests/shadow/ with test-only pairs.
     """
-    from shadow import registry
+    from shadow import pairs as registry
 
     saved = {pair.name: pair for pair in registry.all()}
     for name in saved:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 import shadow
 from apps.teams.models import Team
-from shadow import registry
+from shadow import pairs as registry
 
 EXPECTED_PAIRS = [
     "integrations.copilot_sync",

@@ -5,8 +5,8 @@ from contextlib import ExitStack
 import pytest
 
 from flags.registry import ROLLOUT_FLAGS, RolloutFlag
-from shadow import registry
-from shadow.registry import Pair
+from shadow import pairs as registry
+from shadow.pairs import Pair
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def optimized_member_count(*, team, joined_before: dt.date) -> dict:
 
 def register() -> None:
     from flags.registry import ROLLOUT_FLAGS, RolloutFlag
-    from shadow import registry
+    from shadow import pairs as registry
 
     ROLLOUT_FLAGS.register(RolloutFlag(NAME, "Test-only deferred pair", owner="tests"))
     registry.pair(NAME, legacy=legacy_member_count, optimized=optimized_member_count, deferred=True)

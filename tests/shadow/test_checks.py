@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shadow import registry
+from shadow import pairs as registry
 from shadow.checks import check_pairs, check_shadow_settings
 from shadow.errors import UnknownPairError
-from shadow.registry import Pair
+from shadow.pairs import Pair
 
 
 def legacy_side(*, team, start: int, end: int = 10) -> list:

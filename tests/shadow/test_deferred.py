@@ -117,7 +117,7 @@ def test_an_argument_that_cannot_travel_is_logged_and_the_caller_served(
         legacy=Side("legacy", log, value="served"), optimized=Side("optimized", log, value="served"), deferred=True
     )
 
-    with caplog.at_level(logging.ERROR, logger="shadow.runner"), django_capture_on_commit_callbacks() as callbacks:
+    with caplog.at_level(logging.ERROR, logger="shadow.dispatch"), django_capture_on_commit_callbacks() as callbacks:
         assert pair(team=team, options=object()) == "served"
 
     assert callbacks == []

@@ -17,7 +17,7 @@ import shadow
 from shadow.errors import ShadowTimeout
 from shadow.measure import Measurement, measured
 from shadow.models import DailyEvidence
-from shadow.runner import run_isolated, run_served
+from shadow.execution import run_isolated, run_served
 from tests.shadow.sides import Side, make_queries
 
 PAIR = "test.pair"

@@ -14,7 +14,8 @@ from django.db import connection
 import shadow
 from apps.metrics.models import TeamMember
 from flags.services import enable_for_teams
-from shadow import reporters
+from shadow import evidence as evidence_store
+from shadow import pairs as registry
 from shadow.errors import ShadowMismatchError
 from shadow.models import DailyEvidence, ShadowRecord
 from shadow.testing import force_side
@@ -162,7 +163,7 @@ def test_a_comparator_error_is_recorded_and_the_caller_gets_the_served_result(
     def broken_compare(*args, **kwargs):
         raise RuntimeError("cannot compare")
 
-    monkeypatch.setattr("shadow.runner.compare", broken_compare)
+    monkeypatch.setattr("shadow.judging.compare", broken_compare)
     log: list[str] = []
     pair = make_pair(legacy=Side("legacy", log, value=7), optimized=Side("optimized", log, value=7))
 
@@ -179,7 +180,7 @@ def test_a_failing_evidence_write_is_logged_and_leaves_the_caller_and_its_transa
     make_pair, sample_everything, team, monkeypatch, caplog
 ):
     """The upsert fails in the database itself: logged, the call returns normally, and later queries still work."""
-    monkeypatch.setattr(reporters, "UPSERT", "INSERT INTO shadow_no_such_table VALUES (%s)")
+    monkeypatch.setattr(evidence_store, "UPSERT", "INSERT INTO shadow_no_such_table VALUES (%s)")
     log: list[str] = []
     pair = make_pair(legacy=Side("legacy", log, value="served"), optimized=Side("optimized", log, value="served"))
 
@@ -419,7 +420,7 @@ def test_a_sampled_call_whose_legacy_and_optimized_raise_alike_counts_a_match_an
     )
 
     with pytest.raises(ValueError, match="end before start"):
-        shadow.registry.get(PAIR)(team=team)
+        registry.get(PAIR)(team=team)
 
     assert (evidence(team).runs, evidence(team).matches, evidence(team).errors) == (1, 1, 0)
 

@@ -18,10 +18,11 @@ import shadow
 from apps.metrics.models import TeamMember
 from shadow.checks import check_pairs
 from shadow.diff import CompareRules, IgnoreRule
+from shadow import pairs as registry
 from shadow.errors import ShadowMismatchError
 from shadow.models import DailyEvidence, ShadowRecord
-from shadow.registry import Pair
-from shadow.streams import RowDifference, StreamSummary
+from shadow.pairs import Pair
+from shadow.outcome import RowDifference, StreamSummary
 from shadow.testing import force_side
 from tests.factories import TeamMemberFactory
 from tests.shadow.sides import make_queries
@@ -562,7 +563,7 @@ def test_server_side_cursors_of_both_sides_interleave_in_autocommit(make_pair, s
     for name in names:
         TeamMemberFactory(team=team, display_name=name)
     make_pair(legacy=members_by_cursor, optimized=members_by_cursor_too, stream=True)
-    pair = shadow.registry.get(PAIR)
+    pair = registry.get(PAIR)
 
     assert connection.get_autocommit() is True
     served = list(pair(team=team))

@@ -17,7 +17,7 @@ from django.db.models import F
 import shadow
 from apps.metrics.models import TeamMember, WeeklyMetrics
 from shadow.models import DailyEvidence, ShadowRecord
-from shadow.registry import Pair
+from shadow.pairs import Pair
 from shadow.testing import force_side
 from tests.factories import TeamMemberFactory, WeeklyMetricsFactory
 

@@ -21,7 +21,6 @@ flags.extensions.register_subcommand (shadow: verify, shadow).
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +30,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.teams.models import Team
 from flags import extensions, services
+from flags.services import resolve_teams
 from flags.audit import cli_actor
-from flags.errors import FlagError, GateRefusedError, UnknownTeamError
+from flags.errors import FlagError, GateRefusedError
 from flags.registry import ROLLOUT_FLAGS
 from flags.status import (
     flag_history,
@@ -47,8 +47,6 @@ from flags.status import (
 USAGE_ERROR = 2
 # The exit status of a change that was understood but refused (the readiness gate).
 REFUSED = 1
-# An unknown-team message lists at most this many valid slugs.
-TEAMS_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -59,27 +57,6 @@ class SubCommand:
 
 
 # --- input ---------------------------------------------------------------------------
-
-
-def resolve_teams(slugs: list[str]) -> list[Team]:
-    """The teams in the order given (repeats dropped); UnknownTeamError naming every unknown slug."""
-    wanted = list(dict.fromkeys(slugs))
-    found = {team.slug: team for team in Team.objects.filter(slug__in=wanted)}
-    missing = [slug for slug in wanted if slug not in found]
-    if missing:
-        raise UnknownTeamError(unknown_teams_message(missing))
-    return [found[slug] for slug in wanted]
-
-
-def unknown_teams_message(missing: list[str]) -> str:
-    slugs = list(Team.objects.order_by("slug").values_list("slug", flat=True))
-    listed = ", ".join(slugs[:TEAMS_LISTED]) or "none"
-    more = f" …and {len(slugs) - TEAMS_LISTED} more" if len(slugs) > TEAMS_LISTED else ""
-    # The closest slugs first: with many teams the intended one may be past the listed ones.
-    guesses = sorted({guess for slug in missing for guess in difflib.get_close_matches(slug, slugs, n=3)})
-    hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
-    label = "Unknown team" if len(missing) == 1 else "Unknown teams"
-    return f"{label} {', '.join(repr(slug) for slug in missing)}{hint}; teams: {listed}{more}"
 
 
 def add_flag_argument(parser: CommandParser) -> None:

@@ -25,7 +25,7 @@ from apps.integrations.services import copilot_sync
 from apps.integrations.services.copilot_sync import CopilotUsageRecord, legacy, optimized, sync_copilot_metrics
 from apps.metrics.models import AIUsageDaily
 from apps.teams.models import Team
-from shadow import registry
+from shadow import pairs as registry
 from shadow.checks import signature_problems
 from shadow.codec import describe_call
 from shadow.models import DailyEvidence, ShadowRecord

@@ -20,7 +20,7 @@ from apps.metrics.models import PullRequest
 from apps.metrics.services import dashboard
 from apps.metrics.services.dashboard import legacy, optimized
 from apps.teams.models import Team
-from shadow import registry
+from shadow import pairs as registry
 from shadow.testing import force_side
 from tests.factories import (
     PRSurveyFactory,

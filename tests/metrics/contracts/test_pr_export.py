@@ -24,7 +24,7 @@ from apps.metrics.services import pr_export
 from apps.metrics.services.pr_export import legacy, optimized, stream_pr_export_csv
 from apps.metrics.services.pr_list import PRFilters
 from apps.teams.models import Team
-from shadow import registry
+from shadow import pairs as registry
 from shadow.checks import signature_problems
 from shadow.models import ShadowRecord
 from shadow.testing import force_side

@@ -21,7 +21,7 @@ from apps.metrics.models import PullRequest
 from apps.metrics.services import dashboard
 from apps.metrics.services.dashboard import legacy, optimized
 from apps.teams.models import Team
-from shadow import registry
+from shadow import pairs as registry
 from shadow.checks import signature_problems
 from tests.factories import PRSurveyFactory, PullRequestFactory, TeamFactory, TeamMemberFactory
 

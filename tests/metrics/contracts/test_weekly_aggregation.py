@@ -24,7 +24,7 @@ from apps.metrics.models import PullRequest, WeeklyMetrics
 from apps.metrics.services import weekly_aggregation
 from apps.metrics.services.weekly_aggregation import legacy, optimized
 from apps.teams.models import Team
-from shadow import registry
+from shadow import pairs as registry
 from shadow.checks import signature_problems
 from shadow.models import DailyEvidence, ShadowRecord
 from shadow.testing import force_side

@@ -11,7 +11,7 @@ from apps.metrics.models import PullRequest, WeeklyMetrics
 from apps.metrics.services import weekly_aggregation
 from apps.metrics.services.weekly_aggregation import previous_iso_week_start
 from apps.metrics.services.weekly_aggregation.legacy import aggregate_team_weekly_metrics
-from shadow import registry
+from shadow import pairs as registry
 from tests.factories import (
     CommitFactory,
     PRSurveyFactory,

@@ -24,7 +24,7 @@ from apps.integrations.services.copilot_sync.records import CopilotUsageRecord, 
 from apps.metrics.cache import team_data_changed
 from apps.metrics.models import AIUsageDaily
 from apps.teams.models import Team
-from shadow import registry as pairs
+from shadow import pair
 
 __all__ = [
     "CopilotSyncSummary",
@@ -88,8 +88,8 @@ def _replay_of_last_stored_day(team: Team) -> list[dict[str, Any]]:
 # - active_hours is reset to None on every synced row, also when it held a value.
 # - A login shared by several members of the team goes to the lowest id only; the others get nothing.
 # Records travel to stored evidence only as "<list>": CopilotUsageRecord is not
-# registered with shadow.codec on purpose, so logins never reach a ShadowRecord.
-sync_copilot_usage = pairs.pair(
+# registered with shadow.register_type on purpose, so logins never reach a ShadowRecord.
+sync_copilot_usage = pair(
     "integrations.copilot_sync",
     legacy=legacy.sync_copilot_usage,
     optimized=optimized.sync_copilot_usage,

@@ -2,7 +2,7 @@
 
 Import dashboard functions from here, never from legacy.py or optimized.py
 directly. A name with an optimized twin is a legacy/optimized pair registered
-here (shadow.registry.pair), so callers keep the same import and keyword-only
+here (shadow.pair), so callers keep the same import and keyword-only
 signature while a per-team flag picks the side; every other name is the legacy
 implementation itself.
 """
@@ -22,7 +22,7 @@ from apps.metrics.services.dashboard.legacy import (
     get_review_time_trend,
     get_reviewer_workload,
 )
-from shadow import registry as pairs
+from shadow import pair
 
 
 def _recent_ranges(team) -> list[dict]:
@@ -34,7 +34,7 @@ def _recent_ranges(team) -> list[dict]:
 # Doubts kept identical on both sides (see the optimized docstrings): unanswered
 # surveys count in ai_pct's denominator, as in key metrics; inactive members keep
 # their rows.
-get_team_breakdown = pairs.pair(
+get_team_breakdown = pair(
     "metrics.team_breakdown",
     legacy=legacy.get_team_breakdown,
     optimized=optimized.get_team_breakdown,
@@ -43,7 +43,7 @@ get_team_breakdown = pairs.pair(
 )
 # Doubts kept identical on both sides: names tie-break in codepoint order, so
 # "Zoe" sorts before "ana"; a negative limit slices like a Python list.
-get_copilot_by_member = pairs.pair(
+get_copilot_by_member = pair(
     "metrics.copilot_by_member",
     legacy=legacy.get_copilot_by_member,
     optimized=optimized.get_copilot_by_member,
@@ -55,7 +55,7 @@ get_copilot_by_member = pairs.pair(
 # and range for five minutes; writers other than Copilot sync, weekly
 # aggregation and demo seeding do not move the team's data generation, so a
 # change they make shows on the optimized side only once its entry expires.
-get_key_metrics_with_previous = pairs.pair(
+get_key_metrics_with_previous = pair(
     "metrics.key_metrics",
     legacy=legacy.get_key_metrics_with_previous,
     optimized=optimized.get_key_metrics_with_previous,

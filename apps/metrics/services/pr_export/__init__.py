@@ -1,9 +1,9 @@
 """PR CSV export: the entry point the rest of the app imports from.
 
 `iter_pr_export_rows` is the legacy/optimized stream pair `metrics.pr_export`
-(shadow.registry.pair with stream=True): each side yields rows, a per-team
+(shadow.pair with stream=True): each side yields rows, a per-team
 flag picks the side, and sampled calls compare the rows as they stream
-(shadow/streams.py). `stream_pr_export_csv` turns the pair's rows into CSV.
+(shadow/dispatch.py). `stream_pr_export_csv` turns the pair's rows into CSV.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from apps.metrics.services.pr_export import legacy, optimized
 from apps.metrics.services.pr_export.formatting import EXPORT_HEADER, format_export_row
 from apps.metrics.services.pr_list import PRFilters
 from apps.teams.models import Team
-from shadow import codec
-from shadow import registry as pairs
+from shadow import pair, register_type
 
 __all__ = ["EXPORT_HEADER", "format_export_row", "iter_pr_export_rows", "stream_pr_export_csv"]
 
 # Stored comparison records show the filters of the call, not just "<PRFilters>".
-codec.register_type(PRFilters)
+register_type(PRFilters)
 
 
 def _export_examples(team: Team) -> list[dict]:
@@ -31,7 +30,7 @@ def _export_examples(team: Team) -> list[dict]:
 
 # Doubt kept identical on both sides (the formatter is shared): Created At and
 # Merged At are written in UTC, while the PR list page shows the team's time zone.
-iter_pr_export_rows = pairs.pair(
+iter_pr_export_rows = pair(
     "metrics.pr_export",
     legacy=legacy.iter_pr_export_rows,
     optimized=optimized.iter_pr_export_rows,

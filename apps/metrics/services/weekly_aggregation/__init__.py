@@ -1,7 +1,7 @@
 """Weekly per-member metrics: the entry point the rest of the app imports from.
 
 `aggregate_team_weekly_metrics` is the legacy/optimized write pair
-`metrics.weekly_aggregation` (shadow.registry.pair): callers keep this import
+`metrics.weekly_aggregation` (shadow.pair): callers keep this import
 and keyword-only signature while a per-team flag picks the side.
 """
 
@@ -16,7 +16,7 @@ from apps.metrics.models import WeeklyMetrics
 from apps.metrics.services.common import monday_of
 from apps.metrics.services.weekly_aggregation import legacy, optimized
 from apps.teams.models import Team
-from shadow import registry as pairs
+from shadow import pair
 
 __all__ = ["aggregate_team_weekly_metrics", "previous_iso_week_start"]
 
@@ -59,7 +59,7 @@ def _last_completed_weeks(team: Team) -> list[dict[str, Any]]:
 # - Surveys and quality ratings are credited to the PR's author, not to PRSurvey.author.
 # - An inactive member's earlier rows are kept and never refreshed, even when their
 #   PRs of that week change later.
-aggregate_team_weekly_metrics = pairs.pair(
+aggregate_team_weekly_metrics = pair(
     "metrics.weekly_aggregation",
     legacy=legacy.aggregate_team_weekly_metrics,
     optimized=optimized.aggregate_team_weekly_metrics,

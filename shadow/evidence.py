@@ -1,0 +1,233 @@
+"""Evidence per pair, team and day: the one upsert per sampled call, and the arithmetic read from it.
+
+DailyEvidence rows hold counts and latency/query histograms. This module
+writes them (upsert_day) and reads them back as Evidence over a window:
+percentiles from the histograms, and the readiness arithmetic (enough
+comparisons, no mismatch, no error) that the gate and the console use.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from shadow import conf
+from shadow.measure import Measurement
+from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence
+
+COUNTERS = ("runs", "matches", "mismatches", "ignored_differences", "errors", "timeouts")
+
+
+# --- histograms -------------------------------------------------------------------------
+
+
+def one_hot(buckets: Sequence[float], value: float | None) -> list[int]:
+    histogram = [0] * (len(buckets) + 1)
+    if value is not None:
+        histogram[bisect.bisect_left(buckets, value)] = 1
+    return histogram
+
+
+def add_histograms(first: list[int], second: list[int]) -> list[int]:
+    # Histograms of one bucket set: always the same length.
+    return [a + b for a, b in zip(first, second)]  # noqa: B905
+
+
+def percentile(histogram: list[int], buckets: Sequence[float], fraction: float) -> float | None:
+    """The upper bound of the bucket holding the given fraction of samples (None without samples)."""
+    total = sum(histogram)
+    if not total:
+        return None
+    threshold = fraction * total
+    running = 0
+    for index, count in enumerate(histogram):
+        running += count
+        if running >= threshold:
+            return buckets[index] if index < len(buckets) else float("inf")
+    return float("inf")
+
+
+def bucket_bound(value: float | None, buckets: Sequence[float]) -> Any:
+    """A percentile read from a histogram: the upper bound of its bucket; above the last bucket, ">last"."""
+    if value is None:
+        return None
+    if value == float("inf"):
+        return f">{buckets[-1]}"
+    return int(value) if float(value).is_integer() else value
+
+
+# --- reading: Evidence over a window ------------------------------------------------------
+
+
+@dataclass
+class Evidence:
+    pair: str
+    team_id: int
+    days: int
+    runs: int = 0
+    matches: int = 0
+    mismatches: int = 0
+    ignored_differences: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    legacy_ms: list[int] = field(default_factory=lambda: [0] * (len(MS_BUCKETS) + 1))
+    optimized_ms: list[int] = field(default_factory=lambda: [0] * (len(MS_BUCKETS) + 1))
+    legacy_queries: list[int] = field(default_factory=lambda: [0] * (len(QUERY_BUCKETS) + 1))
+    optimized_queries: list[int] = field(default_factory=lambda: [0] * (len(QUERY_BUCKETS) + 1))
+
+    @property
+    def comparisons(self) -> int:
+        return self.matches + self.mismatches
+
+    def p50_ms(self, side: str) -> float | None:
+        return percentile(getattr(self, f"{side}_ms"), MS_BUCKETS, 0.5)
+
+    def p95_ms(self, side: str) -> float | None:
+        return percentile(getattr(self, f"{side}_ms"), MS_BUCKETS, 0.95)
+
+    def p50_queries(self, side: str) -> float | None:
+        return percentile(getattr(self, f"{side}_queries"), QUERY_BUCKETS, 0.5)
+
+    def p95_queries(self, side: str) -> float | None:
+        return percentile(getattr(self, f"{side}_queries"), QUERY_BUCKETS, 0.95)
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the team may not be flipped yet; empty when ready."""
+        needed = conf.get("SHADOW_MIN_COMPARISONS")
+        found = []
+        if self.comparisons < needed:
+            found.append(f"{self.comparisons} of {needed} comparisons in the last {self.days} days")
+        if self.mismatches:
+            found.append(f"{self.mismatches} mismatches")
+        if self.errors or self.timeouts:
+            found.append(f"{self.errors} errors and {self.timeouts} timeouts")
+        return found
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+    def add_day(self, row: DailyEvidence) -> None:
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(row, name))
+        self.legacy_ms = add_histograms(self.legacy_ms, row.legacy_ms_histogram)
+        self.optimized_ms = add_histograms(self.optimized_ms, row.optimized_ms_histogram)
+        self.legacy_queries = add_histograms(self.legacy_queries, row.legacy_queries_histogram)
+        self.optimized_queries = add_histograms(self.optimized_queries, row.optimized_queries_histogram)
+
+
+def evidence_for(pair_name: str, team_ids: Iterable[int], *, today: dt.date | None = None) -> dict[int, Evidence]:
+    """Evidence per team over the last SHADOW_EVIDENCE_DAYS days, from one query."""
+    days = conf.get("SHADOW_EVIDENCE_DAYS")
+    today = today or timezone.now().date()
+    evidence = {team_id: Evidence(pair=pair_name, team_id=team_id, days=days) for team_id in team_ids}
+    rows = DailyEvidence.objects.filter(
+        pair_name=pair_name, team_id__in=list(evidence), day__gt=today - dt.timedelta(days=days), day__lte=today
+    )
+    for row in rows:
+        evidence[row.team_id].add_day(row)
+    return evidence
+
+
+def side_pair(legacy: Any, optimized: Any) -> dict[str, Any] | None:
+    if legacy is None and optimized is None:
+        return None
+    return {"legacy": legacy, "optimized": optimized}
+
+
+def evidence_row(item: Evidence) -> dict[str, Any]:
+    """One team's evidence as plain values. p50s are histogram bucket bounds, legacy → optimized."""
+    return {
+        "comparisons": item.comparisons,
+        "mismatches": item.mismatches,
+        "errors": item.errors,
+        "timeouts": item.timeouts,
+        "p50_ms": side_pair(
+            bucket_bound(item.p50_ms("legacy"), MS_BUCKETS), bucket_bound(item.p50_ms("optimized"), MS_BUCKETS)
+        ),
+        "p50_queries": side_pair(
+            bucket_bound(item.p50_queries("legacy"), QUERY_BUCKETS),
+            bucket_bound(item.p50_queries("optimized"), QUERY_BUCKETS),
+        ),
+        "ready": item.ready,
+    }
+
+
+# --- writing: one upsert per sampled call ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayCounters:
+    """The team's counters for the day after this call's upsert."""
+
+    mismatches: int
+    errors: int
+    optimized_served_mismatches: int
+    optimized_errors: int
+
+
+UPSERT = """
+INSERT INTO shadow_dailyevidence AS e (
+    pair_name, team_id, day, runs, matches, mismatches, ignored_differences, errors, timeouts,
+    optimized_served_mismatches, optimized_errors,
+    legacy_ms_histogram, optimized_ms_histogram, legacy_queries_histogram, optimized_queries_histogram,
+    legacy_ms_total, optimized_ms_total, legacy_queries_total, optimized_queries_total, measured_runs, updated_at
+) VALUES (
+    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+    %s::int[], %s::int[], %s::int[], %s::int[], %s, %s, %s, %s, %s, %s
+)
+ON CONFLICT (pair_name, team_id, day) DO UPDATE SET
+    runs = e.runs + EXCLUDED.runs,
+    matches = e.matches + EXCLUDED.matches,
+    mismatches = e.mismatches + EXCLUDED.mismatches,
+    ignored_differences = e.ignored_differences + EXCLUDED.ignored_differences,
+    errors = e.errors + EXCLUDED.errors,
+    timeouts = e.timeouts + EXCLUDED.timeouts,
+    optimized_served_mismatches = e.optimized_served_mismatches + EXCLUDED.optimized_served_mismatches,
+    optimized_errors = e.optimized_errors + EXCLUDED.optimized_errors,
+    legacy_ms_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.legacy_ms_histogram, EXCLUDED.legacy_ms_histogram) WITH ORDINALITY AS h(a, b, i)),
+    optimized_ms_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.optimized_ms_histogram, EXCLUDED.optimized_ms_histogram) WITH ORDINALITY AS h(a, b, i)),
+    legacy_queries_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.legacy_queries_histogram, EXCLUDED.legacy_queries_histogram) WITH ORDINALITY AS h(a, b, i)),
+    optimized_queries_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.optimized_queries_histogram, EXCLUDED.optimized_queries_histogram) WITH ORDINALITY AS h(a, b, i)),
+    legacy_ms_total = e.legacy_ms_total + EXCLUDED.legacy_ms_total,
+    optimized_ms_total = e.optimized_ms_total + EXCLUDED.optimized_ms_total,
+    legacy_queries_total = e.legacy_queries_total + EXCLUDED.legacy_queries_total,
+    optimized_queries_total = e.optimized_queries_total + EXCLUDED.optimized_queries_total,
+    measured_runs = e.measured_runs + EXCLUDED.measured_runs,
+    updated_at = EXCLUDED.updated_at
+RETURNING mismatches, errors, optimized_served_mismatches, optimized_errors
+"""  # noqa: E501 - one SQL statement, kept readable line by line
+
+
+def upsert_day(
+    *, pair_name: str, team_id: int, runs: int = 0, matches: int = 0, mismatches: int = 0, ignored: int = 0,
+    errors: int = 0, timeouts: int = 0, optimized_served_mismatches: int = 0, optimized_errors: int = 0,
+    legacy: Measurement | None = None, optimized: Measurement | None = None,
+) -> DayCounters:
+    """Add one call's counts and measurements to the (pair, team, today) row: a single statement."""
+    now = timezone.now()
+    params = [
+        pair_name, team_id, now.date(), runs, matches, mismatches, ignored, errors, timeouts,
+        optimized_served_mismatches, optimized_errors,
+        one_hot(MS_BUCKETS, legacy.wall_ms if legacy else None),
+        one_hot(MS_BUCKETS, optimized.wall_ms if optimized else None),
+        one_hot(QUERY_BUCKETS, legacy.queries if legacy else None),
+        one_hot(QUERY_BUCKETS, optimized.queries if optimized else None),
+        legacy.wall_ms if legacy else 0.0,
+        optimized.wall_ms if optimized else 0.0,
+        legacy.queries if legacy else 0,
+        optimized.queries if optimized else 0,
+        1 if legacy and optimized else 0,
+        now,
+    ]
+    # Callers run this inside their own savepoint, with the record that goes with it.
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT, params)
+        return DayCounters(*cursor.fetchone())

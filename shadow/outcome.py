@@ -1,0 +1,137 @@
+"""What one dual run produced: the side names, each side's run, and the verdict.
+
+The bottom of the shadow stack: plain data, no Django, no database. Every
+other layer (execution, judging, reporters, dispatch, the console) speaks
+in these terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from shadow import conf
+from shadow.diff import ComparisonResult
+from shadow.measure import Measurement
+
+Side = Literal["legacy", "optimized"]
+# "none": an on-demand comparison, where neither side served anyone.
+Served = Literal["legacy", "optimized", "none"]
+Outcome = Literal["match", "mismatch", "error", "timeout"]
+
+LEGACY: Final = "legacy"
+OPTIMIZED: Final = "optimized"
+NONE: Final = "none"
+SIDES: Final[tuple[Side, Side]] = (LEGACY, OPTIMIZED)
+
+
+def other_side(side: str) -> Side:
+    return OPTIMIZED if side == LEGACY else LEGACY
+
+
+def same_error(first: BaseException | None, second: BaseException | None) -> bool:
+    """Both sides refusing the call alike (same type, same message): agreement, not a failure."""
+    return (
+        first is not None
+        and second is not None
+        and type(first) is type(second)
+        and str(first) == str(second)
+    )
+
+
+@dataclass
+class SideRun:
+    side: str
+    value: Any = None
+    error: BaseException | None = None
+    timed_out: bool = False
+    measurement: Measurement | None = None
+    # For write pairs: the rows the side wrote, read back by the pair's snapshot.
+    state: Any = None
+    snapshot_error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.timed_out
+
+    @property
+    def error_text(self) -> str:
+        if self.timed_out:
+            return "timed out"
+        return "" if self.error is None else f"{type(self.error).__name__}: {self.error}"
+
+    def observed(self, *, writes: bool) -> Any:
+        return {"result": self.value, "state": self.state} if writes else self.value
+
+
+@dataclass
+class Comparison:
+    """One dual run: both sides' runs and measurements, and the verdict.
+
+    outcome: "match", "mismatch", "error" (a side or the comparator raised;
+    both sides raising the same error counts as a match) or "timeout".
+    """
+
+    pair: str
+    team_id: int | None
+    team_slug: str
+    served: str
+    legacy: SideRun
+    optimized: SideRun
+    outcome: str
+    result: ComparisonResult | None = None
+    comparator_error: str = ""
+    call_arguments: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def matched(self) -> bool:
+        return self.outcome == "match"
+
+    @property
+    def diff(self) -> list[str]:
+        """The differences as redacted lines (`[3].avg_cycle_time: 12.50 != 12.51`)."""
+        if self.result is None:
+            return []
+        return self.result.lines(redact=True, limit=conf.get("SHADOW_MAX_DIFF_LINES"))
+
+    @property
+    def error_text(self) -> str:
+        parts = [f"{run.side}: {run.error_text}" for run in (self.legacy, self.optimized) if run.failed]
+        if self.comparator_error:
+            parts.append(self.comparator_error)
+        return "; ".join(parts)
+
+    def runs(self) -> tuple[SideRun, SideRun]:
+        return self.legacy, self.optimized
+
+
+# --- streams -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamSummary:
+    """What one side of a stream produced: its row count and the SHA-256 (hex) of its rows' canonical encodings."""
+
+    rows: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RowDifference:
+    """The first row (0-based index) at which the two sides differ, both rows in full (normalised)."""
+
+    index: int
+    legacy: Any
+    optimized: Any
+
+
+@dataclass
+class StreamComparison(Comparison):
+    """A Comparison of two streams, plus their first differing row.
+
+    differing_rows counts the indices at which both sides produced a row and
+    the rows differ; rows beyond the shorter side show as the "#len" difference.
+    """
+
+    first_difference: RowDifference | None = None
+    differing_rows: int = 0

@@ -1,0 +1,175 @@
+"""The pairs: one optimized function and its legacy twin, registered once under a dotted name.
+
+A pair's name is also the name of the rollout flag that decides which side
+serves. Pairs are declared where their entry point lives (e.g.
+apps/metrics/services/dashboard/__init__.py), so this package knows nothing
+about what the functions compute.
+
+This module is plain data: it does not know how a pair is run. Calling a
+pair hands it to the dispatcher that the shadow app installs when Django
+loads it (shadow.dispatch, from ShadowConfig.ready).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from shadow import conf
+from shadow.diff import CompareRules
+from shadow.errors import ShadowError, UnknownPairError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# (team) -> keyword-argument sets (without team) that `rollout verify` compares.
+Examples = Callable[[Any], list[dict[str, Any]]]
+# (pair, the call's keyword arguments) -> what the call returns.
+Dispatcher = Callable[["Pair[Any, Any]", dict[str, Any]], Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Pair(Generic[P, R]):
+    """Call it like its legacy function, with keyword arguments (team=… always); it is the only way callers reach either side.
+
+    The pair is typed like its sides: `Pair[P, R]` with legacy and optimized
+    both `Callable[P, R]`, so a call type-checks against the legacy signature.
+
+    writes: the functions write rows. Then `snapshot(**same kwargs)` must read
+    back the rows they write as plain data; the shadow side runs in a savepoint
+    that is rolled back, and the two resulting states are compared.
+    deferred: a sampled call only enqueues the comparison; a Celery worker runs it.
+    stream: both sides return iterators of rows (e.g. an export) and so does
+    the pair; sampled calls compare the rows as they pass, never holding them
+    (shadow/streaming.py). Stream pairs cannot be deferred or write, and their
+    rows are compared exactly: ignore and unordered rules are refused.
+    time_budget_ms: the shadow side's budget (default SHADOW_TIME_BUDGET_MS).
+    examples: team -> list of keyword-argument dicts (without team) that
+    `rollout verify` runs when asked to compare on demand.
+    """
+
+    name: str
+    legacy: Callable[P, R]
+    optimized: Callable[P, R]
+    description: str = ""
+    rules: CompareRules = field(default_factory=CompareRules)
+    writes: bool = False
+    snapshot: Callable[..., Any] | None = None
+    deferred: bool = False
+    time_budget_ms: int | None = None
+    examples: Examples | None = None
+    stream: bool = False
+
+    def __post_init__(self) -> None:
+        if self.writes and self.snapshot is None:
+            raise ValueError(f"Pair {self.name!r} writes, so it needs a snapshot function")
+        if self.stream:
+            # A worker cannot replay a stream the caller already consumed, and rows flow
+            # to the caller while the shadow side runs, so its writes could not be undone first.
+            if self.deferred:
+                raise ValueError(f"Pair {self.name!r} streams, so it cannot be deferred")
+            if self.writes:
+                raise ValueError(f"Pair {self.name!r} streams, so it cannot write")
+            if self.rules.ignore or self.rules.unordered:
+                raise ValueError(
+                    f"Pair {self.name!r} streams: its rows are compared exactly, one by one, "
+                    "so ignore and unordered rules cannot apply"
+                )
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if args:
+            raise TypeError(f"{self.name} takes keyword arguments only")
+        if _dispatcher is None:
+            raise ShadowError(f"{self.name} was called before the shadow app was loaded (INSTALLED_APPS)")
+        result: R = _dispatcher(self, dict(kwargs))
+        return result
+
+    @property
+    def budget_ms(self) -> int:
+        """The shadow side's time budget: the pair's own, else SHADOW_TIME_BUDGET_MS."""
+        return self.time_budget_ms or int(conf.get("SHADOW_TIME_BUDGET_MS"))
+
+    def side(self, side: str) -> Callable[P, R]:
+        """The function of one side, by name ("legacy" or "optimized")."""
+        if side == "legacy":
+            return self.legacy
+        if side == "optimized":
+            return self.optimized
+        raise ValueError(f"side must be 'legacy' or 'optimized', got {side!r}")
+
+    def __repr__(self) -> str:
+        return f"<Pair {self.name}>"
+
+
+_pairs: dict[str, Pair[Any, Any]] = {}
+_dispatcher: Dispatcher | None = None
+
+
+def install_dispatcher(dispatcher: Dispatcher) -> None:
+    """Called once by the shadow app when Django loads it: from then on, calling a pair runs it."""
+    global _dispatcher
+    _dispatcher = dispatcher
+
+
+def register(pair: Pair[P, R]) -> Pair[P, R]:
+    if pair.name in _pairs:
+        raise ValueError(f"Pair {pair.name!r} is registered twice")
+    _pairs[pair.name] = pair
+    return pair
+
+
+def unregister(name: str) -> None:
+    _pairs.pop(name, None)
+
+
+def pair(
+    name: str,
+    *,
+    legacy: Callable[P, R],
+    optimized: Callable[P, R],
+    description: str = "",
+    rules: CompareRules | None = None,
+    writes: bool = False,
+    snapshot: Callable[..., Any] | None = None,
+    deferred: bool = False,
+    time_budget_ms: int | None = None,
+    examples: Examples | None = None,
+    stream: bool = False,
+) -> Pair[P, R]:
+    """Declare and register a pair; returns the callable entry point, typed like `legacy`."""
+    return register(
+        Pair(
+            name=name, legacy=legacy, optimized=optimized, description=description,
+            rules=rules if rules is not None else CompareRules(), writes=writes, snapshot=snapshot,
+            deferred=deferred, time_budget_ms=time_budget_ms, examples=examples, stream=stream,
+        )
+    )
+
+
+@contextmanager
+def temporarily(new_pair: Pair[P, R]) -> Iterator[Pair[P, R]]:
+    """Register a pair for the duration of a block (test-only pairs)."""
+    register(new_pair)
+    try:
+        yield new_pair
+    finally:
+        unregister(new_pair.name)
+
+
+def all() -> list[Pair[Any, Any]]:  # noqa: A001 - the registry's vocabulary
+    return [_pairs[name] for name in sorted(_pairs)]
+
+
+def get(name: str) -> Pair[Any, Any]:
+    try:
+        return _pairs[name]
+    except KeyError:
+        raise UnknownPairError(
+            f"Unknown pair {name!r}; registered pairs: {', '.join(sorted(_pairs)) or 'none'}"
+        ) from None
+
+
+def names() -> list[str]:
+    return sorted(_pairs)
