@@ -80,7 +80,7 @@ class Dataset:
 
 def ensure_dataset(size: Size, *, today: dt.date | None = None) -> Dataset:
     """The size's teams, reused when present and fresh, else (re)built. Tables are analyzed after a build."""
-    today = today or timezone.now().astimezone(dt.timezone.utc).date()
+    today = today or timezone.now().astimezone(dt.UTC).date()
     started = time.perf_counter()
     specs = [(size.slug, size.team)] + [(size.noise_slug(i), size.noise) for i in range(size.noise_teams)]
     teams, built = [], False
@@ -147,7 +147,7 @@ def build_team(*, slug: str, shape: TeamShape, seed: int, end_date: dt.date, lab
     """Create one team with its members, PRs, reviews, commits, surveys, ratings and Copilot usage, atomically."""
     if not SLUG_PATTERN.match(slug):
         raise ValueError(f"Benchmark slugs are lowercase letters, digits and dashes, got {slug!r}")
-    end = dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone.utc)
+    end = dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     gen = _Generator(key=f"{seed}:{slug}")
     with transaction.atomic():
         team = Team.objects.create(name=f"{label} {slug} (data to {end_date.isoformat()})", slug=slug, timezone="UTC")

@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from unittest import mock
@@ -127,9 +128,8 @@ def timed(
     while len(runs) < reps and (not runs or time.perf_counter() < deadline):
         if before_each:
             before_each()
-        with around():
-            with measured() as meter:
-                value = call()
+        with around(), measured() as meter:
+            value = call()
         runs.append(meter.measurement)
     return summarise(runs), value
 
@@ -383,7 +383,7 @@ def measure_floors(bench: Bench) -> None:
     for floor in FLOORS:
         pair_row = bench.results["pairs"][floor.pair]
         kwargs = {"team": bench.team, **pair_kwargs(bench, pair_registry.get(floor.pair))[0]}
-        timing, value = bench.time(lambda: floor.run(**kwargs), around=rolled_back if floor.writes else nullcontext)
+        timing, value = bench.time(partial(floor.run, **kwargs), around=rolled_back if floor.writes else nullcontext)
         optimized = pair_row["optimized"]
         floors.append(
             {

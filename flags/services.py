@@ -6,9 +6,9 @@ the flag row on first use, and is audited with the given actor and reason.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection
 from dataclasses import dataclass
-import difflib
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-
 from django.utils.html import format_html, format_html_join
 
 from flags.audit import user_actor

@@ -120,11 +120,8 @@ def serve(pair: Pair[Any, Any], kwargs: dict[str, Any], served: str) -> Any:
 
 def dual_run(pair: Pair[Any, Any], kwargs: dict[str, Any], served: str) -> Any:
     shadow = other_side(served)
-    if pair.writes:
-        # The shadow side first, rolled back, so both sides start from the same rows.
-        order = [shadow, served]
-    else:
-        order = random.sample([served, shadow], 2)
+    # Write pairs run the shadow side first, rolled back, so both sides start from the same rows.
+    order = [shadow, served] if pair.writes else random.sample([served, shadow], 2)
     runs: dict[str, SideRun] = {}
     for side in order:
         runs[side] = run_served(pair, side, kwargs) if side == served else run_isolated(pair, side, kwargs)

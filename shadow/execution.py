@@ -25,9 +25,8 @@ def run_served(pair: Pair[Any, Any], side: str, kwargs: dict[str, Any]) -> SideR
     try:
         if side == OPTIMIZED:
             # The savepoint is the runner's, not the side's: its statements stay outside the measurement.
-            with transaction.atomic():
-                with measured() as meter:
-                    run.value = pair.optimized(**kwargs)
+            with transaction.atomic(), measured() as meter:
+                run.value = pair.optimized(**kwargs)
         else:
             with measured() as meter:
                 run.value = pair.legacy(**kwargs)

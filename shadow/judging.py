@@ -24,7 +24,17 @@ from shadow.codec import describe_call
 from shadow.diff import CompareRules, ComparisonResult, Difference, compare
 from shadow.errors import ShadowMismatchError
 from shadow.execution import run_isolated
-from shadow.outcome import LEGACY, NONE, OPTIMIZED, SIDES, Comparison, RowDifference, SideRun, StreamComparison, same_error
+from shadow.outcome import (
+    LEGACY,
+    NONE,
+    OPTIMIZED,
+    SIDES,
+    Comparison,
+    RowDifference,
+    SideRun,
+    StreamComparison,
+    same_error,
+)
 from shadow.pairs import Pair
 from shadow.reporters import report_comparison
 from shadow.streaming import END, FirstDifference, SideStream

@@ -11,7 +11,6 @@ from django.db import DatabaseError, connection
 
 from shadow.errors import ShadowTimeout
 
-
 # PostgreSQL's "query_canceled": statement_timeout cut a statement off.
 QUERY_CANCELED = "57014"
 

@@ -32,7 +32,9 @@ Dispatcher = Callable[["Pair[Any, Any]", dict[str, Any]], Any]
 
 @dataclass(frozen=True, eq=False)
 class Pair(Generic[P, R]):
-    """Call it like its legacy function, with keyword arguments (team=… always); it is the only way callers reach either side.
+    """A pair's entry point: called like its legacy function, with keyword arguments (team=… always).
+
+    It is the only way callers reach either side.
 
     The pair is typed like its sides: `Pair[P, R]` with legacy and optimized
     both `Callable[P, R]`, so a call type-checks against the legacy signature.

@@ -113,7 +113,7 @@ def _seed_team(rng: random.Random, index: int, spec: DemoSpec, end_date: dt.date
     members = _members(rng, team, spec.members)
     humans = [m for m in members if "[bot]" not in m.github_username]
     active_humans = [m for m in humans if m.is_active]
-    start = dt.datetime.combine(end_date - dt.timedelta(days=spec.days - 1), dt.time.min, tzinfo=dt.timezone.utc)
+    start = dt.datetime.combine(end_date - dt.timedelta(days=spec.days - 1), dt.time.min, tzinfo=dt.UTC)
     period_hours = spec.days * 24
     repos = [f"demo-org-{index + 1}/{name}" for name in ("api", "web", "mobile", "infra")]
     prefix = JIRA_PREFIXES[index % len(JIRA_PREFIXES)]

@@ -5,8 +5,8 @@ A user who is not a member gets 404, never 403, so team slugs do not leak.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse

@@ -12,7 +12,7 @@ import pytest
 
 from bench.runner import run
 from bench.sizes import TINY
-from shadow import registry as pair_registry
+from shadow import pairs as pair_registry
 
 SIDE_KEYS = {"p50_ms", "p95_ms", "runs", "queries"}
 FLOOR_PAIRS = ["metrics.team_breakdown", "metrics.key_metrics", "metrics.weekly_aggregation"]

@@ -193,7 +193,7 @@ def _handler_for(stub: StubGitHubServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args) -> None:
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class names it so
             # The request line has no secrets (the token travels in a header); keep stderr quiet in tests.
             logger.debug("github stub: " + format, *args)
 

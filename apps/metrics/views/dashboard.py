@@ -41,10 +41,7 @@ def format_delta(current: int | Decimal | None, previous: int | Decimal | None, 
     if current is None or previous is None:
         return NO_VALUE
     change = current - previous
-    if isinstance(change, Decimal):
-        text = f"{abs(round2(change)):.2f}"
-    else:
-        text = str(abs(change))
+    text = f"{abs(round2(change)):.2f}" if isinstance(change, Decimal) else str(abs(change))
     sign = "+" if change > 0 else MINUS if change < 0 else ""
     return f"{sign}{text}{unit}"
 

@@ -30,10 +30,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.teams.models import Team
 from flags import extensions, services
-from flags.services import resolve_teams
 from flags.audit import cli_actor
 from flags.errors import FlagError, GateRefusedError
 from flags.registry import ROLLOUT_FLAGS
+from flags.services import resolve_teams
 from flags.status import (
     flag_history,
     flag_statuses,

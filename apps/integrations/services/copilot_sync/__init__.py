@@ -127,7 +127,7 @@ class CopilotSyncSummary:
 
 def yesterday_utc() -> dt.date:
     """The latest day GitHub has a complete report for."""
-    return timezone.now().astimezone(dt.timezone.utc).date() - dt.timedelta(days=1)
+    return timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=1)
 
 
 def sync_copilot_metrics(*, team: Team, day: dt.date) -> CopilotSyncSummary:

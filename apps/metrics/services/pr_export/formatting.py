@@ -49,7 +49,7 @@ def format_cell(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat()
+        return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, (list, tuple)):
         return ", ".join(str(item) for item in value)
     return str(value)
