@@ -21,9 +21,13 @@ install: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
+# Django's checks, migrations in step with the models, the import layers, lint and types.
 check: $(INSTALLED)
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Seeds demo data, prints a login, replays recorded Copilot reports through a
 # loopback GitHub stand-in, then serves the app on http://127.0.0.1:$(DEMO_PORT).

@@ -16,8 +16,10 @@ with a reason goes past it, audited as FORCED.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -38,13 +40,23 @@ from flags.models import Flag, FlagAudit
 from flags.registry import ROLLOUT_FLAGS
 from tformance.admin import ReadOnlyAdmin
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts, _FieldsetSpec
+
+    # Generic in the stubs only: Django's form field and form classes cannot be subscripted at run time.
+    TeamMultipleChoiceField = forms.ModelMultipleChoiceField[Team]
+    FlagModelForm = forms.ModelForm[Flag]
+else:
+    TeamMultipleChoiceField = forms.ModelMultipleChoiceField
+    FlagModelForm = forms.ModelForm
+
 CHANGE_FORM_REASON = "admin change form"
 DELETE_REASON = "admin delete"
 # Marks the confirmation page's POST, as "post=yes" does for Django's delete_selected.
 CONFIRM_FIELD = "confirm"
 
 
-def team_slugs(teams) -> str:
+def team_slugs(teams: Iterable[Team]) -> str:
     return ", ".join(sorted(team.slug for team in teams))
 
 
@@ -69,7 +81,7 @@ def on_for_teams_summary(flag: Flag) -> str:
 # --- the team actions ----------------------------------------------------------------
 
 
-class TeamChoiceField(forms.ModelMultipleChoiceField):
+class TeamChoiceField(TeamMultipleChoiceField):
     def label_from_instance(self, obj: Team) -> str:
         return f"{obj.name} ({obj.slug})"
 
@@ -188,7 +200,7 @@ def render_team_action_page(
     flags: list[Flag],
     form: TeamActionForm,
     action_name: str,
-    refusals: list[tuple[str, list[str]]] = (),
+    refusals: Sequence[tuple[str, list[str]]] = (),
 ) -> TemplateResponse:
     action = TEAM_ACTIONS[action_name]
     opts = modeladmin.model._meta
@@ -205,7 +217,8 @@ def render_team_action_page(
         "explanation": action.explanation,
         "flag_rows": [(flag, on_for_teams_summary(flag)) for flag in flags],
         "form": form,
-        "adminform": helpers.AdminForm(form, [(None, {"fields": fields})], {}),
+        # AdminForm only lays the fields out, which a plain Form supports as well as a ModelForm.
+        "adminform": helpers.AdminForm(form, [(None, {"fields": fields})], {}),  # type: ignore[arg-type]
         "refusals": refusals,
         "media": modeladmin.media + form.media,
         "action_name": action_name,
@@ -217,12 +230,12 @@ def render_team_action_page(
 
 
 @admin.action(description="Enable for teams…", permissions=["change"])
-def enable_for_teams(modeladmin, request, queryset):
+def enable_for_teams(modeladmin: FlagAdmin, request: HttpRequest, queryset: QuerySet[Flag]) -> HttpResponse | None:
     return run_team_action(modeladmin, request, queryset, action_name="enable_for_teams")
 
 
 @admin.action(description="Disable for teams…", permissions=["change"])
-def disable_for_teams(modeladmin, request, queryset):
+def disable_for_teams(modeladmin: FlagAdmin, request: HttpRequest, queryset: QuerySet[Flag]) -> HttpResponse | None:
     return run_team_action(modeladmin, request, queryset, action_name="disable_for_teams")
 
 
@@ -240,7 +253,7 @@ def unused_registered_names() -> list[tuple[str, str]]:
 ROLLOUT_FIELDS = ("everyone", "percent", "teams", "blocked_teams")
 
 
-class FlagForm(forms.ModelForm):
+class FlagForm(FlagModelForm):
     """The flag's own fields, plus the readiness gate's force box and its reason (not stored on the flag).
 
     After a valid save, `audit_reason` is the reason for the audit log:
@@ -263,11 +276,11 @@ class FlagForm(forms.ModelForm):
         model = Flag
         fields = ["name", "note", "everyone", "percent", "teams", "blocked_teams"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.audit_reason = CHANGE_FORM_REASON
 
-    def clean_percent(self):
+    def clean_percent(self) -> Decimal | None:
         value = self.cleaned_data.get("percent")
         if value is None:
             return None
@@ -277,8 +290,9 @@ class FlagForm(forms.ModelForm):
         except FlagError as error:
             raise ValidationError(str(error)) from None
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # A ModelForm's clean() returns its cleaned_data, never None.
+        cleaned = cast(dict[str, Any], super().clean())
         both = set(cleaned.get("teams") or ()) & set(cleaned.get("blocked_teams") or ())
         if both:
             raise ValidationError(
@@ -287,7 +301,7 @@ class FlagForm(forms.ModelForm):
         self.check_enable_gate(cleaned)
         return cleaned
 
-    def check_enable_gate(self, cleaned: dict) -> None:
+    def check_enable_gate(self, cleaned: dict[str, Any]) -> None:
         """Teams this edit switches on (or lists) must pass the enable guards, as with the services."""
         name = cleaned.get("name") or self.instance.name
         # A field with its own error is not in cleaned_data; that error is shown first.
@@ -339,16 +353,18 @@ class FlagAdmin(WaffleFlagAdmin):
 
     form = FlagForm
     add_form = FlagAddForm
-    actions = [enable_for_teams, disable_for_teams]
-    list_display = ["name", "description", "everyone", "percent", "on_for_teams", "blocked", "modified"]
-    list_filter = ["everyone"]
-    search_fields = ["name"]
-    ordering = ["name"]
-    raw_id_fields = []
+    # The stubs type actions as taking waffle's FlagAdmin, the class that first set them; these take this subclass.
+    actions = [enable_for_teams, disable_for_teams]  # type: ignore[list-item]
+    # Lists where waffle's FlagAdmin has tuples: the same to Django, not to the types inferred from waffle.
+    list_display = ["name", "description", "everyone", "percent", "on_for_teams", "blocked", "modified"]  # type: ignore[assignment]
+    list_filter = ["everyone"]  # type: ignore[assignment]
+    search_fields = ["name"]  # type: ignore[assignment]
+    ordering = ["name"]  # type: ignore[assignment]
+    raw_id_fields: ClassVar[list[str]] = []  # type: ignore[assignment]
     filter_horizontal = ["teams", "blocked_teams"]
     team_action_template = "admin/flags/flag/team_action.html"
 
-    gate_fieldset = (
+    gate_fieldset: tuple[str, _FieldOpts] = (
         "Readiness gate",
         {
             "fields": ["force", "force_reason"],
@@ -358,34 +374,36 @@ class FlagAdmin(WaffleFlagAdmin):
             ),
         },
     )
-    fieldsets = [
+    fieldsets: ClassVar[_FieldsetSpec] = [
         (None, {"fields": ["name", "description", "note"]}),
         ("Rollout", {"fields": ["on_for_teams", "everyone", "percent", "teams", "blocked_teams"]}),
         gate_fieldset,
         ("History", {"fields": ["created", "modified"]}),
     ]
-    add_fieldsets = [
+    add_fieldsets: ClassVar[_FieldsetSpec] = [
         (None, {"fields": ["name", "note"]}),
         ("Rollout", {"fields": ["everyone", "percent", "teams", "blocked_teams"]}),
         gate_fieldset,
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Flag]:
         # Two queries for the team lists of every flag on the page, however many flags there are.
         return super().get_queryset(request).prefetch_related("teams", "blocked_teams")
 
-    def get_fieldsets(self, request, obj=None):
+    def get_fieldsets(self, request: HttpRequest, obj: Flag | None = None) -> _FieldsetSpec:
         return self.fieldsets if obj else self.add_fieldsets
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Flag | None = None) -> list[str]:
         return ["name", "description", "on_for_teams", "created", "modified"] if obj else []
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
+    def get_form(
+        self, request: HttpRequest, obj: Flag | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Flag]]:
         if obj is None:
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
         if obj is not None and obj.name in ROLLOUT_FLAGS:
             return False
         return super().has_delete_permission(request, obj)
@@ -402,7 +420,7 @@ class FlagAdmin(WaffleFlagAdmin):
     def blocked(self, flag: Flag) -> str | None:
         return team_slugs(flag.blocked_teams.all()) or None
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Flag, form: FlagForm, change: bool) -> None:
         attribution = audit.current()
         if attribution is not None:
             # Set before the first write: the row's entry and the team entries of this save read it.
@@ -412,13 +430,21 @@ class FlagAdmin(WaffleFlagAdmin):
             obj.superusers = False
         super().save_model(request, obj, form, change)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         # The row save and the m2m saves (save_related) both run inside this block, so every
         # change is attributed to the user and each touched team gets one audit entry.
         with transaction.atomic(), attributed_to(user_actor(request.user), reason=CHANGE_FORM_REASON):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def delete_view(self, request, object_id, extra_context=None):
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         with transaction.atomic(), attributed_to(user_actor(request.user), reason=DELETE_REASON):
             return super().delete_view(request, object_id, extra_context)
 

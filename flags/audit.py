@@ -15,9 +15,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from apps.teams.models import Team
 from flags.models import Flag, FlagAudit, decide
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 UNATTRIBUTED = "system:unattributed"
 
@@ -29,7 +35,7 @@ class Attribution:
     # (flag pk, team pk) -> (flag name, team slug, effective state before the block)
     pending: dict[tuple[int, int], tuple[str, str, bool]] = field(default_factory=dict)
     # flag pk -> (everyone, percent) as stored before the block first saved the flag row
-    previous_modes: dict[int, tuple[bool | None, object]] = field(default_factory=dict)
+    previous_modes: dict[int, tuple[bool | None, Decimal | None]] = field(default_factory=dict)
 
 
 _current: ContextVar[Attribution | None] = ContextVar("flags_attribution", default=None)
@@ -55,7 +61,7 @@ def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def user_actor(user) -> str:
+def user_actor(user: AbstractBaseUser | AnonymousUser) -> str:
     return f"user:{user.get_username()}"
 
 
@@ -70,7 +76,9 @@ def on_off(value: bool) -> str:
 # --- entries ---------------------------------------------------------------------
 
 
-def effective_states(flag: Flag, team_ids, mode: tuple | None = None) -> dict[int, bool]:
+def effective_states(
+    flag: Flag, team_ids: Iterable[int], mode: tuple[bool | None, Decimal | None] | None = None
+) -> dict[int, bool]:
     """The flag's state for each team as stored right now (uncached: used around writes), one query.
 
     `mode` overrides (everyone, percent), for the state before a block that also saved the row.
@@ -86,7 +94,7 @@ def effective_states(flag: Flag, team_ids, mode: tuple | None = None) -> dict[in
     }
 
 
-def by_flag(pairs) -> dict[int, tuple[Flag, list[int]]]:
+def by_flag(pairs: Iterable[tuple[Flag, int]]) -> dict[int, tuple[Flag, list[int]]]:
     grouped: dict[int, tuple[Flag, list[int]]] = {}
     for flag, team_id in pairs:
         grouped.setdefault(flag.pk, (flag, []))[1].append(team_id)

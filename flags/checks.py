@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -19,7 +22,7 @@ TEMPLATE_FLAG_TAG = re.compile(r"""{%\s*flag\s+["']([^"']+)["']""")
 
 def flag_names_used(root: Path, directories: list[str]) -> list[tuple[str, str]]:
     """(name, "file:line") for each literal flag name used in Python calls or {% flag %} tags."""
-    found = []
+    found: list[tuple[str, str]] = []
     for directory in directories:
         base = root / directory
         if not base.is_dir():
@@ -31,7 +34,7 @@ def flag_names_used(root: Path, directories: list[str]) -> list[tuple[str, str]]
                     continue
                 func = node.func
                 called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-                position = FLAG_CALLS.get(called)
+                position = FLAG_CALLS.get(called) if isinstance(called, str) else None
                 if position is None or len(node.args) <= position:
                     continue
                 argument = node.args[position]
@@ -44,7 +47,7 @@ def flag_names_used(root: Path, directories: list[str]) -> list[tuple[str, str]]
 
 
 @register(Tags.compatibility)
-def check_flag_names_registered(app_configs=None, **kwargs) -> list[Error]:
+def check_flag_names_registered(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Error]:
     return [
         Error(
             f"Rollout flag {name!r} is used at {where} but not declared in flags/registry.py",
@@ -57,8 +60,8 @@ def check_flag_names_registered(app_configs=None, **kwargs) -> list[Error]:
 
 
 @register()
-def check_flag_settings(app_configs=None, **kwargs) -> list[Error]:
-    errors = []
+def check_flag_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Error]:
+    errors: list[Error] = []
     if not isinstance(conf.raise_on_unknown(), bool):
         errors.append(Error("FLAGS_RAISE_ON_UNKNOWN must be True or False", id="flags.E002"))
     salt = conf.percent_salt()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 DEFAULTS = {
@@ -14,16 +16,18 @@ DEFAULTS = {
 }
 
 
-def get(name: str):
+def get(name: str) -> Any:
     return getattr(settings, name, DEFAULTS[name])
 
 
 def raise_on_unknown() -> bool:
-    return get("FLAGS_RAISE_ON_UNKNOWN")
+    value: bool = get("FLAGS_RAISE_ON_UNKNOWN")
+    return value
 
 
 def percent_salt() -> str:
-    return get("FLAGS_PERCENT_SALT")
+    value: str = get("FLAGS_PERCENT_SALT")
+    return value
 
 
 def scan_dirs() -> list[str]:

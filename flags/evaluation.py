@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flags import conf
 from flags.errors import UnknownFlagError
@@ -10,10 +11,13 @@ from flags.models import Flag
 from flags.registry import ROLLOUT_FLAGS
 from flags.tracking import record_evaluation
 
+if TYPE_CHECKING:
+    from apps.teams.models import Team
+
 logger = logging.getLogger(__name__)
 
 
-def is_enabled(name: str, *, team) -> bool:
+def is_enabled(name: str, *, team: Team | None) -> bool:
     """Whether registered rollout flag `name` is on for `team` (views, Celery tasks, shell alike).
 
     Warm (flag and its team lists cached) this makes no SQL query. An

@@ -15,9 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-EnableGuard = Callable[[str, list], list[str]]
+if TYPE_CHECKING:
+    from django.core.management.base import BaseCommand, CommandParser
+
+    from apps.teams.models import Team
+
+# (flag name, teams about to be switched on) -> the reasons to refuse.
+EnableGuard = Callable[[str, list["Team"]], list[str]]
 
 _enable_guards: list[EnableGuard] = []
 
@@ -28,7 +34,7 @@ def register_enable_guard(guard: EnableGuard) -> EnableGuard:
     return guard
 
 
-def enable_refusals(flag_name: str, teams: list) -> list[str]:
+def enable_refusals(flag_name: str, teams: list[Team]) -> list[str]:
     return [problem for guard in _enable_guards for problem in guard(flag_name, teams)]
 
 
@@ -37,7 +43,7 @@ def enable_refusals(flag_name: str, teams: list) -> list[str]:
 # (flag name, teams) -> {team id: {column name: value}}. Teams without an entry get no columns;
 # a flag the provider knows nothing about gets {}. Values must be JSON-serialisable: None, bool,
 # numbers, strings, or a dict of those (the text table joins a dict's values with " → ").
-StatusColumnsProvider = Callable[[str, list], dict[int, dict[str, Any]]]
+StatusColumnsProvider = Callable[[str, list["Team"]], dict[int, dict[str, Any]]]
 
 _status_column_providers: list[StatusColumnsProvider] = []
 
@@ -50,7 +56,7 @@ def register_status_columns(provider: StatusColumnsProvider) -> StatusColumnsPro
     return provider
 
 
-def status_columns(flag_name: str, teams: list) -> dict[int, dict[str, Any]]:
+def status_columns(flag_name: str, teams: list[Team]) -> dict[int, dict[str, Any]]:
     """Every provider's columns for the flag, merged per team (later providers win on a clash)."""
     merged: dict[int, dict[str, Any]] = {}
     for provider in _status_column_providers:
@@ -73,15 +79,18 @@ class SubCommand:
 
     name: str
     help: str
-    add_arguments: Callable[[Any], None]
-    handler: Callable[[Any, dict], None]
+    add_arguments: Callable[[CommandParser], None]
+    handler: Callable[[BaseCommand, dict[str, Any]], None]
 
 
 _subcommands: dict[str, SubCommand] = {}
 
 
 def register_subcommand(
-    name: str, help: str, add_arguments: Callable[[Any], None], handler: Callable[[Any, dict], None]  # noqa: A002
+    name: str,
+    help: str,  # noqa: A002
+    add_arguments: Callable[[CommandParser], None],
+    handler: Callable[[BaseCommand, dict[str, Any]], None],
 ) -> SubCommand:
     subcommand = SubCommand(name=name, help=help, add_arguments=add_arguments, handler=handler)
     existing = _subcommands.get(name)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NoReturn
+
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
 from django.db.models import OuterRef
@@ -11,6 +14,11 @@ from flags.registry import ROLLOUT_FLAGS
 from flags.tracking import record_evaluation
 from tformance import generations
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from apps.teams.models import Team
+
 # Per flag: (ids of teams listed on, ids of teams blocked), cached beside waffle's own flag entry.
 TEAM_IDS_CACHE_KEY = "flag:%s:team-ids"
 
@@ -20,7 +28,7 @@ def generation_name(flag_name: str) -> str:
 
 
 def decide(
-    *, flag_name: str, everyone: bool | None, percent, team_id: int | None, listed: bool, blocked: bool
+    *, flag_name: str, everyone: bool | None, percent: Decimal | None, team_id: int | None, listed: bool, blocked: bool
 ) -> bool:
     """Whether a rollout flag is on for one team. Precedence, strongest first:
 
@@ -39,7 +47,7 @@ def decide(
     return listed or team_in_percentage(flag_name, team_id, percent)
 
 
-def describe_flag_mode(everyone: bool | None, percent) -> str:
+def describe_flag_mode(everyone: bool | None, percent: Decimal | None) -> str:
     """The flag-wide part of its state, for the audit log and `rollout status`."""
     if everyone is False:
         return "off for everyone (killed)"
@@ -68,9 +76,13 @@ class Flag(AbstractUserFlag):
         help_text="Off for these teams whatever the percentage or everyone says (per-team rollback).",
     )
 
+    # Set by flags.signals before a save, for that save's audit entry (not a field).
+    _flags_previous_mode: str | None
+
     class Meta(AbstractUserFlag.Meta):
-        verbose_name = "Flag"
-        verbose_name_plural = "Flags"
+        # Plain strings where waffle's are lazy translations (which is all the stubs allow).
+        verbose_name = "Flag"  # type: ignore[assignment]
+        verbose_name_plural = "Flags"  # type: ignore[assignment]
 
     # --- caching -----------------------------------------------------------------
 
@@ -97,11 +109,11 @@ class Flag(AbstractUserFlag):
     def mark_changed(self) -> None:
         generations.changed(generation_name(self.name))
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
         self.mark_changed()
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         result = super().delete(*args, **kwargs)
         self.mark_changed()
         return result
@@ -113,7 +125,7 @@ class Flag(AbstractUserFlag):
         usable = generations.cache_usable(generation_name(self.name))
         cache = get_cache()
         key = generations.stamped(keyfmt(TEAM_IDS_CACHE_KEY, self.name), generation_name(self.name))
-        cached = cache.get(key) if usable else None
+        cached: tuple[frozenset[int], frozenset[int]] | None = cache.get(key) if usable else None
         if cached is not None:
             return cached
         value = self.team_id_sets_from_db()
@@ -140,7 +152,7 @@ class Flag(AbstractUserFlag):
 
     # --- evaluation --------------------------------------------------------------
 
-    def is_on_for_team(self, team) -> bool:
+    def is_on_for_team(self, team: Team | None) -> bool:
         if not self.pk:
             return False
         team_id = getattr(team, "pk", None)
@@ -155,7 +167,7 @@ class Flag(AbstractUserFlag):
             team_id=team_id, listed=team_id in listed, blocked=team_id in blocked,
         )
 
-    def is_active(self, request, read_only: bool = False) -> bool | None:
+    def is_active(self, request: HttpRequest, read_only: bool = False) -> bool | None:
         """waffle's entry point (flag_is_active, template tags): rollout flags answer for request.team."""
         if self.name not in ROLLOUT_FLAGS:
             return super().is_active(request, read_only=read_only)
@@ -164,11 +176,11 @@ class Flag(AbstractUserFlag):
         return result
 
 
-class FlagAuditQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+class FlagAuditQuerySet(models.QuerySet["FlagAudit"]):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError("Flag audit entries are append-only")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise TypeError("Flag audit entries are append-only")
 
 
@@ -205,10 +217,10 @@ class FlagAudit(models.Model):
     def scope(self) -> str:
         return self.team_slug or (self.ALL_TEAMS if self.team_id is None else str(self.team_id))
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise TypeError("Flag audit entries are append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("Flag audit entries are append-only")

@@ -7,9 +7,10 @@ the flag row on first use, and is audited with the given actor and reason.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -51,30 +52,31 @@ def get_or_create_flag(name: str) -> Flag:
     """The row of a registered rollout flag (created off: no team, no percentage)."""
     ROLLOUT_FLAGS.get(name)
     # superusers=False: rollout flags give nobody special treatment.
+    flag: Flag  # waffle's manager is untyped
     flag, _ = Flag.objects.get_or_create(name=name, defaults={"everyone": None, "superusers": False})
     return flag
 
 
-def enable_for_teams(*, name: str, teams, actor: str, reason: str = "", force: bool = False) -> Flag:
+def enable_for_teams(*, name: str, teams: Iterable[Team], actor: str, reason: str = "", force: bool = False) -> Flag:
     """List the teams (and lift any per-team block on them), if every enable guard agrees.
 
     A refusal raises GateRefusedError and changes nothing. force=True goes
     past the guards; it needs a reason, and the audit entry names what was overridden.
     """
     ROLLOUT_FLAGS.get(name)
-    teams = list(teams)
+    team_list = list(teams)
     # Every requested team is asked about, even one already on (by percentage or everyone):
     # listing pins it on, also after the percentage is lowered or "everyone" restored.
-    reason = gated_reason(name=name, refusals=extensions.enable_refusals(name, teams), force=force, reason=reason)
-    return _move_teams(name=name, teams=teams, on=True, actor=actor, reason=reason)
+    reason = gated_reason(name=name, refusals=extensions.enable_refusals(name, team_list), force=force, reason=reason)
+    return _move_teams(name=name, teams=team_list, on=True, actor=actor, reason=reason)
 
 
-def disable_for_teams(*, name: str, teams, actor: str, reason: str = "") -> Flag:
+def disable_for_teams(*, name: str, teams: Collection[Team], actor: str, reason: str = "") -> Flag:
     """The per-team rollback: always allowed, immediate, and it wins over the percentage and "everyone on"."""
     return _move_teams(name=name, teams=teams, on=False, actor=actor, reason=reason)
 
 
-def _move_teams(*, name: str, teams, on: bool, actor: str, reason: str) -> Flag:
+def _move_teams(*, name: str, teams: Collection[Team], on: bool, actor: str, reason: str) -> Flag:
     with transaction.atomic(), attributed_to(actor, reason):
         flag = get_or_create_flag(name)
         into, out_of = (flag.teams, flag.blocked_teams) if on else (flag.blocked_teams, flag.teams)
@@ -85,7 +87,7 @@ def _move_teams(*, name: str, teams, on: bool, actor: str, reason: str) -> Flag:
     return flag
 
 
-def parse_percent(value) -> Decimal:
+def parse_percent(value: Decimal | float | str) -> Decimal:
     try:
         percent = Decimal(str(value)).quantize(Decimal("0.1"))
     except InvalidOperation:
@@ -97,7 +99,7 @@ def parse_percent(value) -> Decimal:
     return percent
 
 
-def set_percent(*, name: str, percent, actor: str, reason: str = "", force: bool = False) -> Flag:
+def set_percent(*, name: str, percent: Decimal | float | str, actor: str, reason: str = "", force: bool = False) -> Flag:
     """Turn the flag on for a stable, salted share of teams (listed and blocked teams keep their state).
 
     Teams the new percentage switches on must pass the enable guards, as in
@@ -119,7 +121,7 @@ def set_everyone(*, name: str, everyone: bool | None, actor: str, reason: str = 
     return _update_mode(name=name, actor=actor, reason=reason, force=force, everyone=everyone)
 
 
-def _update_mode(*, name: str, actor: str, reason: str, force: bool, **fields) -> Flag:
+def _update_mode(*, name: str, actor: str, reason: str, force: bool, **fields: Any) -> Flag:
     ROLLOUT_FLAGS.get(name)
     with transaction.atomic():
         # Locked until commit, so the state the guards judged is the state this change replaces.
@@ -156,7 +158,7 @@ def enable_gate_check(
     name: str,
     flag: Flag | None,
     everyone: bool | None,
-    percent,
+    percent: Decimal | None,
     listed_ids: Collection[int] | None = None,
     blocked_ids: Collection[int] | None = None,
 ) -> GateCheck:
@@ -176,22 +178,24 @@ def enable_gate_check(
     """
     if everyone is False and listed_ids is None:
         return GateCheck(teams=[], refusals=[])
-    stored = flag is not None and flag.pk is not None
+    # The flag's row as stored now, if it has one.
+    stored = flag if flag is not None and flag.pk is not None else None
     teams = Team.objects.order_by("slug").only("pk", "slug")
-    if stored:
+    if stored is not None:
         # The stored lists come with the teams, uncached: this decides a write.
         teams = teams.annotate(
-            on_list=Exists(Flag.teams.through.objects.filter(flag_id=flag.pk, team_id=OuterRef("pk"))),
-            on_block_list=Exists(Flag.blocked_teams.through.objects.filter(flag_id=flag.pk, team_id=OuterRef("pk"))),
+            on_list=Exists(Flag.teams.through.objects.filter(flag_id=stored.pk, team_id=OuterRef("pk"))),
+            on_block_list=Exists(Flag.blocked_teams.through.objects.filter(flag_id=stored.pk, team_id=OuterRef("pk"))),
         )
     listed_after = None if listed_ids is None else set(listed_ids)
     blocked_after = None if blocked_ids is None else set(blocked_ids)
     asked = []
     for team in teams:
-        listed = stored and team.on_list
-        blocked = stored and team.on_block_list
-        was_on = stored and decide(
-            flag_name=name, everyone=flag.everyone, percent=flag.percent,
+        # on_list / on_block_list: the annotations above, which the team's model type does not know.
+        listed = stored is not None and team.on_list  # type: ignore[attr-defined]
+        blocked = stored is not None and team.on_block_list  # type: ignore[attr-defined]
+        was_on = stored is not None and decide(
+            flag_name=name, everyone=stored.everyone, percent=stored.percent,
             team_id=team.pk, listed=listed, blocked=blocked,
         )
         will_be_listed = listed if listed_after is None else team.pk in listed_after

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from flags import audit
@@ -11,7 +13,7 @@ from flags.audit import by_flag, effective_states, team_slugs, write_entry
 from flags.models import Flag, describe_flag_mode
 
 
-def flag_mode(everyone: bool | None, percent) -> str:
+def flag_mode(everyone: bool | None, percent: Decimal | None) -> str:
     normalised = None if percent is None else Decimal(percent).quantize(Decimal("0.1"))
     return describe_flag_mode(everyone, normalised)
 
@@ -19,7 +21,7 @@ def flag_mode(everyone: bool | None, percent) -> str:
 # --- the flag row: everyone / percent, creation, deletion ---------------------------
 
 
-def remember_previous_mode(sender, instance: Flag, **kwargs) -> None:
+def remember_previous_mode(sender: type[Flag], instance: Flag, **kwargs: Any) -> None:
     previous = Flag.objects.filter(pk=instance.pk).values("everyone", "percent").first() if instance.pk else None
     instance._flags_previous_mode = flag_mode(previous["everyone"], previous["percent"]) if previous else None
     attribution = audit.current()
@@ -28,7 +30,7 @@ def remember_previous_mode(sender, instance: Flag, **kwargs) -> None:
         attribution.previous_modes.setdefault(instance.pk, (previous["everyone"], previous["percent"]))
 
 
-def audit_flag_saved(sender, instance: Flag, created: bool, **kwargs) -> None:
+def audit_flag_saved(sender: type[Flag], instance: Flag, created: bool, **kwargs: Any) -> None:
     mode = flag_mode(instance.everyone, instance.percent)
     previous = getattr(instance, "_flags_previous_mode", None)
     if created or previous is None:
@@ -40,7 +42,7 @@ def audit_flag_saved(sender, instance: Flag, created: bool, **kwargs) -> None:
     write_entry(flag_name=instance.name, team_id=None, team_slug="", before=before, after=mode)
 
 
-def audit_flag_deleted(sender, instance: Flag, **kwargs) -> None:
+def audit_flag_deleted(sender: type[Flag], instance: Flag, **kwargs: Any) -> None:
     write_entry(
         flag_name=instance.name,
         team_id=None,
@@ -53,7 +55,8 @@ def audit_flag_deleted(sender, instance: Flag, **kwargs) -> None:
 # --- the team lists -----------------------------------------------------------------
 
 
-def _touched_pairs(instance, relation: str, reverse: bool, pk_set) -> list[tuple[Flag, int]]:
+# `instance` (Any) is the side the lists were changed from: a Flag, or a Team when `reverse`.
+def _touched_pairs(instance: Any, relation: str, reverse: bool, pk_set: set[int] | None) -> list[tuple[Flag, int]]:
     if not reverse:  # flag.teams.add(team, …): pk_set holds team ids
         team_ids = pk_set if pk_set is not None else set(getattr(instance, relation).values_list("pk", flat=True))
         return [(instance, team_id) for team_id in sorted(team_ids)]
@@ -62,7 +65,9 @@ def _touched_pairs(instance, relation: str, reverse: bool, pk_set) -> list[tuple
     return [(flag, instance.pk) for flag in flags]
 
 
-def team_lists_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+def team_lists_changed(
+    sender: type[models.Model], instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
     relation = "teams" if sender is Flag.teams.through else "blocked_teams"
     if action.startswith("pre_"):
         pairs = _touched_pairs(instance, relation, reverse, pk_set)

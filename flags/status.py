@@ -6,10 +6,11 @@ flags, teams and audit entries, and returns plain data (no model instances).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, Q
@@ -131,7 +132,21 @@ def flag_statuses(
     return statuses
 
 
-def _flag_rows(flag_names: list[str] | None) -> dict[str, dict]:
+class FlagRow(TypedDict):
+    """A flag's row with both team lists as id arrays."""
+
+    name: str
+    everyone: bool | None
+    percent: Decimal | None
+    listed: list[int]
+    blocked: list[int]
+
+
+# (created_at, id, actor) of an audit entry.
+LatestEntry = tuple[datetime, int, str]
+
+
+def _flag_rows(flag_names: list[str] | None) -> dict[str, FlagRow]:
     # Both team lists as id arrays in the same query: no per-flag prefetch, one query even with no rows.
     rows = Flag.objects.annotate(
         listed=ArraySubquery(Flag.teams.through.objects.filter(flag_id=OuterRef("pk")).values("team_id")),
@@ -142,7 +157,7 @@ def _flag_rows(flag_names: list[str] | None) -> dict[str, dict]:
     return {row["name"]: row for row in rows}
 
 
-def _latest_entries(*, flag_names: list[str], team_ids: list[int]) -> dict[tuple[str, int | None], tuple]:
+def _latest_entries(*, flag_names: list[str], team_ids: list[int]) -> dict[tuple[str, int | None], LatestEntry]:
     """(flag name, team id or None for all teams) -> (created_at, id, actor) of the latest entry."""
     entries = (
         FlagAudit.objects.filter(flag_name__in=flag_names)
@@ -154,7 +169,7 @@ def _latest_entries(*, flag_names: list[str], team_ids: list[int]) -> dict[tuple
     return {(flag_name, team_id): (created_at, pk, actor) for flag_name, team_id, created_at, pk, actor in entries}
 
 
-def _later(first: tuple | None, second: tuple | None) -> tuple | None:
+def _later(first: LatestEntry | None, second: LatestEntry | None) -> LatestEntry | None:
     candidates = [entry for entry in (first, second) if entry is not None]
     return max(candidates, key=lambda entry: (entry[0], entry[1])) if candidates else None
 
@@ -216,7 +231,8 @@ def status_table(statuses: list[FlagStatus]) -> str:
     rows = []
     for status in statuses:
         mode = status.mode if status.registered else f"unregistered: {status.mode}"
-        for team in status.teams or [None]:
+        teams: Sequence[TeamState | None] = status.teams or [None]
+        for team in teams:
             if team is None:
                 rows.append([status.name, BLANK, BLANK, BLANK, BLANK, mode] + [BLANK] * len(extra))
             else:
@@ -228,7 +244,7 @@ def status_table(statuses: list[FlagStatus]) -> str:
     return format_table(headers, rows)
 
 
-def status_document(statuses: list[FlagStatus]) -> dict:
+def status_document(statuses: list[FlagStatus]) -> dict[str, Any]:
     """The JSON form of `rollout status` (see the command's help)."""
     return {
         "flags": [
@@ -249,8 +265,8 @@ def status_document(statuses: list[FlagStatus]) -> dict:
     }
 
 
-def team_document(team: TeamState) -> dict:
-    document = {
+def team_document(team: TeamState) -> dict[str, Any]:
+    document: dict[str, Any] = {
         "slug": team.slug,
         "name": team.name,
         "state": team.state,
@@ -270,7 +286,7 @@ def history_table(entries: list[HistoryEntry]) -> str:
     return format_table(["TIME", "ACTOR", "SCOPE", "CHANGE", "REASON"], rows)
 
 
-def history_document(*, flag_name: str, entries: list[HistoryEntry]) -> dict:
+def history_document(*, flag_name: str, entries: list[HistoryEntry]) -> dict[str, Any]:
     return {
         "flag": flag_name,
         "registered": flag_name in ROLLOUT_FLAGS,

@@ -8,8 +8,12 @@ differences, which is why they live behind the staff-only admin and console.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from flags.audit import user_actor
@@ -18,17 +22,25 @@ from shadow.evidence import bucket_bound, percentile
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
 from tformance.admin import ReadOnlyAdmin
 
+if TYPE_CHECKING:
+    # Generic in the stubs only: Django's form and admin classes cannot be subscripted at run time.
+    SamplingRateModelForm = forms.ModelForm[SamplingRate]
+    SamplingRateModelAdmin = admin.ModelAdmin[SamplingRate]
+else:
+    SamplingRateModelForm = forms.ModelForm
+    SamplingRateModelAdmin = admin.ModelAdmin
+
 
 def pair_choices() -> list[tuple[str, str]]:
     return [(pair.name, pair.name) for pair in pairs.all()]
 
 
-class SamplingRateForm(forms.ModelForm):
+class SamplingRateForm(SamplingRateModelForm):
     class Meta:
         model = SamplingRate
         fields = ["pair_name", "team", "rate"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = pair_choices()
         current = self.instance.pair_name if self.instance.pk else None
@@ -40,7 +52,7 @@ class SamplingRateForm(forms.ModelForm):
 
 
 @admin.register(SamplingRate)
-class SamplingRateAdmin(admin.ModelAdmin):
+class SamplingRateAdmin(SamplingRateModelAdmin):
     form = SamplingRateForm
     list_display = ["pair_name", "scope", "rate", "updated_by", "updated_at"]
     list_filter = ["pair_name"]
@@ -52,12 +64,12 @@ class SamplingRateAdmin(admin.ModelAdmin):
     def scope(self, row: SamplingRate) -> str:
         return row.team.slug if row.team else "all teams"
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: SamplingRate, form: SamplingRateForm, change: bool) -> None:
         obj.updated_by = user_actor(request.user)
         super().save_model(request, obj, form, change)
 
 
-def p50(histogram: list[int], buckets) -> str:
+def p50(histogram: list[int], buckets: Sequence[float]) -> str:
     value = bucket_bound(percentile(histogram, buckets, 0.5), buckets)
     return "—" if value is None else str(value)
 
@@ -98,8 +110,9 @@ class ShadowRecordAdmin(ReadOnlyAdmin):
         "call_arguments", "legacy_measurement", "optimized_measurement",
     ]
 
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
+    def get_readonly_fields(self, request: HttpRequest, obj: ShadowRecord | None = None) -> list[str]:
+        # `fields` above: plain names, no groups.
+        return cast(list[str], self.fields)
 
     @admin.display(description="First difference")
     def first_difference(self, record: ShadowRecord) -> str:

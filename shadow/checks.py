@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
+from django.apps import AppConfig
 from django.core.checks import Error, register
 
 from flags.registry import ROLLOUT_FLAGS
@@ -31,8 +33,8 @@ def signature_problems(pair: Pair[Any, Any]) -> list[str]:
 
 
 @register()
-def check_pairs(app_configs=None, **kwargs) -> list[Error]:
-    errors = []
+def check_pairs(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Error]:
+    errors: list[Error] = []
     for pair in pairs.all():
         errors.extend(
             Error(f"Pair {pair.name!r}: {problem}", id="shadow.E001") for problem in signature_problems(pair)
@@ -48,7 +50,7 @@ def check_pairs(app_configs=None, **kwargs) -> list[Error]:
     return errors
 
 
-def _number_between(name: str, low, high) -> list[Error]:
+def _number_between(name: str, low: float, high: float) -> list[Error]:
     value = conf.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         return [Error(f"{name} must be a number from {low} to {high}, got {value!r}", id="shadow.E003")]
@@ -56,7 +58,7 @@ def _number_between(name: str, low, high) -> list[Error]:
 
 
 @register()
-def check_shadow_settings(app_configs=None, **kwargs) -> list[Error]:
+def check_shadow_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Error]:
     errors = _number_between("SHADOW_DEFAULT_RATE", 0, 1)
     errors += _number_between("SHADOW_TIME_BUDGET_MS", 1, 600_000)
     errors += _number_between("SHADOW_MIN_COMPARISONS", 0, 10**9)

@@ -96,7 +96,7 @@ def format_argument(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def describe_arguments(kwargs: dict) -> str:
+def describe_arguments(kwargs: dict[str, Any]) -> str:
     return ", ".join(f"{key}={format_argument(value)}" for key, value in kwargs.items()) or "(no arguments)"
 
 
@@ -136,7 +136,7 @@ def verify_arguments(parser: CommandParser) -> None:
     )
 
 
-def run_verify(command: BaseCommand, options: dict) -> None:
+def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
     pair = get_pair(options["pair"])
     team = get_team(options["team"])
     runs = options["runs"]
@@ -188,7 +188,7 @@ def run_verify(command: BaseCommand, options: dict) -> None:
         raise CommandError(f"{pair.name}: {failed} of {total} comparisons did not match", returncode=FAILED)
 
 
-def legacy_twin(pair: Pair) -> Pair:
+def legacy_twin(pair: Pair[Any, Any]) -> Pair[Any, Any]:
     """The pair with legacy on both sides, never registered: what differs between two runs is noise."""
     return Pair(
         name=pair.name, legacy=pair.legacy, optimized=pair.legacy, rules=pair.rules,
@@ -196,11 +196,13 @@ def legacy_twin(pair: Pair) -> Pair:
     )
 
 
-def find_noise(pair: Pair, team, argument_sets: list[dict], runs: int) -> tuple[Counter, list[str], int]:
+def find_noise(
+    pair: Pair[Any, Any], team: Team, argument_sets: list[dict[str, Any]], runs: int
+) -> tuple[Counter[str], list[str], int]:
     """(pattern -> number of legacy-vs-legacy runs it differed in, errors, runs); nothing is reported or stored."""
     twin = legacy_twin(pair)
     patterns: Counter[str] = Counter()
-    errors = []
+    errors: list[str] = []
     total = 0
     for kwargs in argument_sets:
         for _ in range(runs):
@@ -213,7 +215,9 @@ def find_noise(pair: Pair, team, argument_sets: list[dict], runs: int) -> tuple[
     return patterns, errors, total
 
 
-def report_noise(command: BaseCommand, pair: Pair, team, argument_sets: list[dict], runs: int) -> None:
+def report_noise(
+    command: BaseCommand, pair: Pair[Any, Any], team: Team, argument_sets: list[dict[str, Any]], runs: int
+) -> None:
     patterns, errors, total = find_noise(pair, team, argument_sets, runs)
     command.stdout.write(f"Noise check: legacy against itself, {plural(total, 'run')}, nothing stored")
     if patterns:
@@ -237,7 +241,7 @@ def shadow_arguments(parser: CommandParser) -> None:
     parser.add_argument("--team", metavar="SLUG", help="only this team (default: all teams)")
 
 
-def run_shadow(command: BaseCommand, options: dict) -> None:
+def run_shadow(command: BaseCommand, options: dict[str, Any]) -> None:
     pair = get_pair(options["pair"])
     team = get_team(options["team"]) if options["team"] else None
     scope = team.slug if team else "all teams"
@@ -252,7 +256,7 @@ def run_shadow(command: BaseCommand, options: dict) -> None:
     ))
 
 
-def show_rates(command: BaseCommand, pair: Pair, team) -> None:
+def show_rates(command: BaseCommand, pair: Pair[Any, Any], team: Team | None) -> None:
     """One team: its effective rate and where it comes from. Otherwise: every stored rate."""
     rows = list(SamplingRate.objects.filter(pair_name=pair.name).select_related("team"))
     everyone = next((row for row in rows if row.team_id is None), None)

@@ -66,14 +66,14 @@ def decode(value: Any) -> Any:
     return {key: decode(item) for key, item in value.items()}
 
 
-def encode_call(kwargs: dict) -> dict:
+def encode_call(kwargs: dict[str, Any]) -> dict[str, Any]:
     """The call's keyword arguments without the team (which travels as its id)."""
     return {key: encode(value) for key, value in kwargs.items() if key != "team"}
 
 
-def describe_call(kwargs: dict) -> dict:
+def describe_call(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Like encode_call, but never fails: for records, where an odd argument is shown by its type."""
-    described = {}
+    described: dict[str, Any] = {}
     for key, value in kwargs.items():
         if key == "team":
             described["team_id"] = getattr(value, "pk", None)

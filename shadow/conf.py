@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 DEFAULTS = {
@@ -23,5 +25,5 @@ DEFAULTS = {
 }
 
 
-def get(name: str):
+def get(name: str) -> Any:
     return getattr(settings, name, DEFAULTS[name])

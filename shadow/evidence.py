@@ -213,7 +213,7 @@ def upsert_day(
 ) -> DayCounters:
     """Add one call's counts and measurements to the (pair, team, today) row: a single statement."""
     now = timezone.now()
-    params = [
+    params: list[Any] = [
         pair_name, team_id, now.date(), runs, matches, mismatches, ignored, errors, timeouts,
         optimized_served_mismatches, optimized_errors,
         one_hot(MS_BUCKETS, legacy.wall_ms if legacy else None),

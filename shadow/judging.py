@@ -163,7 +163,7 @@ def compare_isolated(pair: Pair[Any, Any], kwargs: dict[str, Any], *, served: st
 
 def compare_streams(pair: Pair[Any, Any], kwargs: dict[str, Any], *, served: str) -> StreamComparison:
     """Both sides consumed fully in lockstep, each contained and within its budget, then rolled back."""
-    sides = {
+    sides: dict[str, SideStream] = {
         side: SideStream(pair, side, kwargs, contained=True, budget_ms=pair.budget_ms) for side in SIDES
     }
     legacy, optimized = sides[LEGACY], sides[OPTIMIZED]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.db import DatabaseError, connection
 
@@ -29,7 +30,7 @@ class Measurement:
     queries: int
     query_ms: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, float]:
         return {key: round(value, 3) if isinstance(value, float) else value for key, value in asdict(self).items()}
 
 
@@ -42,7 +43,14 @@ class Meter:
         self.query_seconds = 0.0
         self.measurement: Measurement | None = None
 
-    def __call__(self, execute, sql, params, many, context):
+    def __call__(
+        self,
+        execute: Callable[[str, Any, bool, dict[str, Any]], Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
         # A side that loops over queries is stopped at its next query once its budget is spent.
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise ShadowTimeout("time budget exceeded")

@@ -20,6 +20,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 from shadow import conf
 from shadow.diff import CompareRules
 from shadow.errors import ShadowError, UnknownPairError
+from shadow.outcome import LEGACY, OPTIMIZED
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -95,9 +96,9 @@ class Pair(Generic[P, R]):
 
     def side(self, side: str) -> Callable[P, R]:
         """The function of one side, by name ("legacy" or "optimized")."""
-        if side == "legacy":
+        if side == LEGACY:
             return self.legacy
-        if side == "optimized":
+        if side == OPTIMIZED:
             return self.optimized
         raise ValueError(f"side must be 'legacy' or 'optimized', got {side!r}")
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sentry_sdk
 from django.db import transaction
 
 from shadow.codec import describe_call
+from shadow.diff import ComparisonResult
 from shadow.evidence import DayCounters, upsert_day
 from shadow.gate import roll_back_if_needed
 from shadow.models import ShadowRecord
@@ -65,10 +66,12 @@ def store_comparison(comparison: Comparison) -> DayCounters:
     # Timings of a side that failed or ran out of time say nothing about its speed.
     legacy = comparison.legacy.measurement if not comparison.legacy.failed else None
     optimized = comparison.optimized.measurement if not comparison.optimized.failed else None
+    # Evidence is per team (team is NOT NULL): a comparison without one is refused by the database.
+    team_id = cast(int, comparison.team_id)
     with transaction.atomic():
         counters = upsert_day(
             pair_name=comparison.pair,
-            team_id=comparison.team_id,
+            team_id=team_id,
             runs=1,
             matches=int(outcome == "match"),
             mismatches=int(outcome == "mismatch"),
@@ -83,7 +86,7 @@ def store_comparison(comparison: Comparison) -> DayCounters:
         if outcome != "match":
             ShadowRecord.objects.create(
                 pair_name=comparison.pair,
-                team_id=comparison.team_id,
+                team_id=team_id,
                 outcome=outcome,
                 served=comparison.served,
                 diff=[
@@ -140,11 +143,12 @@ def send_to_sentry(comparison: Comparison) -> None:
         scope.set_tag("team", comparison.team_slug or str(comparison.team_id))
         scope.set_tag("served", comparison.served)
         scope.set_tag("shadow.outcome", comparison.outcome)
-        context = {"measurements": measurements_context(comparison)}
+        context: dict[str, Any] = {"measurements": measurements_context(comparison)}
         if comparison.outcome == "mismatch":
             scope.fingerprint = ["shadow-mismatch", comparison.pair]
             context["diff"] = comparison.diff
-            context["differences"] = len(comparison.result.differences)
+            # A mismatch always has the result that found it.
+            context["differences"] = len(cast(ComparisonResult, comparison.result).differences)
             message = f"Shadow mismatch in {comparison.pair}"
         else:
             scope.fingerprint = ["shadow-" + comparison.outcome, comparison.pair]

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 from shadow import conf
 from shadow.models import SamplingRate
 from tformance import generations
 
+if TYPE_CHECKING:
+    from apps.teams.models import Team
+
 ALL_TEAMS = "all"
 
 
-def rates_cache():
+def rates_cache() -> BaseCache:
     # The rollout cache: shared with Redis, and with local memory bounded by FLAGS_CACHE_SECONDS like the flags.
     return caches["flags"]
 
@@ -30,12 +33,12 @@ def cache_key(pair_name: str) -> str:
     return f"shadow:rates:{pair_name}"
 
 
-def rates_for(pair_name: str) -> dict:
+def rates_for(pair_name: str) -> dict[int | str, float]:
     """{team id or "all": rate} for the pair, from the cache when warm."""
     name = f"rates:{pair_name}"
     usable = generations.cache_usable(name)
     key = generations.stamped(cache_key(pair_name), name)
-    rates = rates_cache().get(key) if usable else None
+    rates: dict[int | str, float] | None = rates_cache().get(key) if usable else None
     if rates is None:
         rates = {
             (team_id if team_id is not None else ALL_TEAMS): float(rate)
@@ -46,7 +49,7 @@ def rates_for(pair_name: str) -> dict:
     return rates
 
 
-def rate_for(pair_name: str, team) -> float:
+def rate_for(pair_name: str, team: Team | None) -> float:
     rates = rates_for(pair_name)
     team_id = getattr(team, "pk", None)
     if team_id in rates:
@@ -54,7 +57,7 @@ def rate_for(pair_name: str, team) -> float:
     return rates.get(ALL_TEAMS, float(conf.get("SHADOW_DEFAULT_RATE")))
 
 
-def should_sample(pair_name: str, team) -> bool:
+def should_sample(pair_name: str, team: Team | None) -> bool:
     rate = rate_for(pair_name, team)
     return rate >= 1 or (rate > 0 and random.random() < rate)
 
@@ -68,7 +71,9 @@ def format_rate(rate: Any) -> str:
     return format(Decimal(str(rate)).normalize(), "f")
 
 
-def set_rate(*, pair_name: str, rate, team=None, actor: str = "") -> SamplingRate:
+def set_rate(
+    *, pair_name: str, rate: Decimal | float | str, team: Team | None = None, actor: str = ""
+) -> SamplingRate:
     """Set the pair's rate for one team, or for all teams when team is None."""
     value = Decimal(str(rate))
     if not Decimal("0") <= value <= Decimal("1"):

@@ -1,10 +1,12 @@
+from typing import Any
+
 from django.db.models.signals import post_delete, post_save
 
 from shadow.models import SamplingRate
 from shadow.sampling import forget_rates
 
 
-def rate_changed(sender, instance: SamplingRate, **kwargs) -> None:
+def rate_changed(sender: type[SamplingRate], instance: SamplingRate, **kwargs: Any) -> None:
     forget_rates(instance.pair_name)
 
 

@@ -27,9 +27,9 @@ import hashlib
 import itertools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
 
@@ -72,10 +72,18 @@ class StreamMeter(Meter):
         self.session_timeout: str | None = None
         self.savepoint_numbers = itertools.count(1)
 
-    def __call__(self, execute, sql, params, many, context):
+    def __call__(
+        self,
+        execute: Callable[[str, Any, bool, dict[str, Any]], Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
         if not self.contained:
             return super().__call__(execute, sql, params, many, context)
-        remaining_ms = (self.deadline - time.perf_counter()) * 1000
+        # A contained side always has a budget, so advance() has set the deadline.
+        remaining_ms = (cast(float, self.deadline) - time.perf_counter()) * 1000
         if remaining_ms <= 0:
             raise ShadowTimeout("time budget exceeded")
         database = context["connection"]
@@ -121,7 +129,7 @@ class SideStream:
         self.guard_first_row = guard_first_row
         self.run = SideRun(side)
         self.meter = StreamMeter(contained=contained)
-        self.iterator: Iterator | None = None
+        self.iterator: Iterator[Any] | None = None
         self.started = False
         self.ended = False
         self.rows = 0
@@ -143,7 +151,8 @@ class SideStream:
                 if not self.started:
                     self.started = True
                     self.iterator = iter(self.function(**self.kwargs))
-                row = next(self.iterator, END)
+                # Set just above on the first advance; close() clears it only once the side has ended.
+                row = next(cast(Iterator[Any], self.iterator), END)
         except Exception as error:
             self.ended = True
             if not self.contained:
@@ -168,7 +177,7 @@ class SideStream:
             self.close()
         return row
 
-    def _first_row_savepoint(self) -> AbstractContextManager:
+    def _first_row_savepoint(self) -> AbstractContextManager[None]:
         if self.guard_first_row and not self.started and not connection.get_autocommit():
             return transaction.atomic()
         return nullcontext()

@@ -16,7 +16,8 @@ from shadow.reporters import report_comparison
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="shadow.tasks.compare_deferred_task", ignore_result=True)
+# Celery ships no type information, so its decorator is untyped.
+@shared_task(name="shadow.tasks.compare_deferred_task", ignore_result=True)  # type: ignore[untyped-decorator]
 def compare_deferred_task(pair_name: str, team_id: int, arguments: dict[str, Any], served: str) -> str | None:
     """Run both sides of a queued call inside one REPEATABLE READ transaction, then compare and report.
 

@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -32,6 +33,7 @@ from apps.teams.models import Team
 from flags import extensions, services
 from flags.audit import cli_actor
 from flags.errors import FlagError, GateRefusedError
+from flags.models import Flag
 from flags.registry import ROLLOUT_FLAGS
 from flags.services import resolve_teams
 from flags.status import (
@@ -43,6 +45,9 @@ from flags.status import (
     status_table,
 )
 
+if TYPE_CHECKING:
+    from argparse import _ActionsContainer
+
 # The exit status of a command-line usage error, as argparse uses it.
 USAGE_ERROR = 2
 # The exit status of a change that was understood but refused (the readiness gate).
@@ -53,7 +58,7 @@ REFUSED = 1
 class SubCommand:
     help: str
     add_arguments: Callable[[CommandParser], None]
-    run: Callable[[BaseCommand, dict], None]
+    run: Callable[[BaseCommand, dict[str, Any]], None]
 
 
 # --- input ---------------------------------------------------------------------------
@@ -67,14 +72,17 @@ def add_reason_argument(parser: CommandParser) -> None:
     parser.add_argument("--reason", default="", help="why; recorded in the audit log")
 
 
-def add_team_argument(parser, *, required: bool = False, help_text: str) -> None:
+def add_team_argument(parser: _ActionsContainer, *, required: bool = False, help_text: str) -> None:
+    # `parser`: a parser or one of its argument groups.
     parser.add_argument("--team", dest="teams", action="append", metavar="SLUG", required=required, help=help_text)
 
 
 # --- changes -------------------------------------------------------------------------
 
 
-def change_teams(command: BaseCommand, *, name: str, teams: list[Team], write: Callable, wanted_on: bool) -> None:
+def change_teams(
+    command: BaseCommand, *, name: str, teams: list[Team], write: Callable[..., Flag], wanted_on: bool
+) -> None:
     """Apply write(teams=…) and report each team's state before and after."""
     (before,) = flag_statuses(teams=teams, flag_names=[name])
     write(teams=teams)
@@ -88,7 +96,9 @@ def change_teams(command: BaseCommand, *, name: str, teams: list[Team], write: C
         ))
 
 
-def gated(command: BaseCommand, *, name: str, options: dict, not_done: str, change: Callable[..., None]) -> None:
+def gated(
+    command: BaseCommand, *, name: str, options: dict[str, Any], not_done: str, change: Callable[..., None]
+) -> None:
     """Run change(force=False); when the enable guards refuse, exit with REFUSED, or with --force warn and force it."""
     try:
         change(force=False)
@@ -102,7 +112,7 @@ def gated(command: BaseCommand, *, name: str, options: dict, not_done: str, chan
         change(force=True)
 
 
-def check_force(options: dict) -> None:
+def check_force(options: dict[str, Any]) -> None:
     if options["force"] and not options["reason"].strip():
         raise FlagError("--force needs a --reason: it is recorded in the audit log")
 
@@ -116,7 +126,7 @@ def add_force_argument(parser: CommandParser) -> None:
     )
 
 
-def change_mode(command: BaseCommand, *, name: str, write: Callable) -> None:
+def change_mode(command: BaseCommand, *, name: str, write: Callable[[], Flag]) -> None:
     """Apply a flag-wide change and report the mode before and after, and how many teams it is on for."""
     (before,) = flag_statuses(flag_names=[name])
     write()
@@ -135,7 +145,7 @@ def status_arguments(parser: CommandParser) -> None:
     add_team_argument(parser, help_text="only this team (repeatable)")
 
 
-def run_status(command: BaseCommand, options: dict) -> None:
+def run_status(command: BaseCommand, options: dict[str, Any]) -> None:
     teams = resolve_teams(options["teams"]) if options["teams"] else None
     statuses = flag_statuses(teams=teams, with_columns=True)
     if options["json"]:
@@ -154,7 +164,7 @@ def enable_arguments(parser: CommandParser) -> None:
     add_force_argument(parser)
 
 
-def run_enable(command: BaseCommand, options: dict) -> None:
+def run_enable(command: BaseCommand, options: dict[str, Any]) -> None:
     name = ROLLOUT_FLAGS.get(options["flag"]).name
     actor, reason = cli_actor(), options["reason"]
     check_force(options)
@@ -190,7 +200,7 @@ def disable_arguments(parser: CommandParser) -> None:
     add_reason_argument(parser)
 
 
-def run_disable(command: BaseCommand, options: dict) -> None:
+def run_disable(command: BaseCommand, options: dict[str, Any]) -> None:
     name = ROLLOUT_FLAGS.get(options["flag"]).name
     teams = resolve_teams(options["teams"])
     write = partial(services.disable_for_teams, name=name, actor=cli_actor(), reason=options["reason"])
@@ -207,13 +217,13 @@ def restore_arguments(parser: CommandParser) -> None:
     add_force_argument(parser)
 
 
-def run_kill(command: BaseCommand, options: dict) -> None:
+def run_kill(command: BaseCommand, options: dict[str, Any]) -> None:
     name = ROLLOUT_FLAGS.get(options["flag"]).name
     write = partial(services.set_everyone, name=name, everyone=False, actor=cli_actor(), reason=options["reason"])
     change_mode(command, name=name, write=write)
 
 
-def run_restore(command: BaseCommand, options: dict) -> None:
+def run_restore(command: BaseCommand, options: dict[str, Any]) -> None:
     name = ROLLOUT_FLAGS.get(options["flag"]).name
     check_force(options)
 
@@ -231,7 +241,7 @@ def history_arguments(parser: CommandParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
 
 
-def run_history(command: BaseCommand, options: dict) -> None:
+def run_history(command: BaseCommand, options: dict[str, Any]) -> None:
     name = options["flag"]
     entries = flag_history(flag_name=name)
     if not entries and name not in ROLLOUT_FLAGS:
@@ -276,7 +286,7 @@ class Command(BaseCommand):
         for name, subcommand in all_subcommands().items():
             subcommand.add_arguments(subparsers.add_parser(name, help=subcommand.help, description=subcommand.help))
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             all_subcommands()[options["subcommand"]].run(self, options)
         except FlagError as error:
