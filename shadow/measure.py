@@ -34,6 +34,10 @@ class Measurement:
         return {key: round(value, 3) if isinstance(value, float) else value for key, value in asdict(self).items()}
 
 
+# What connection.execute_wrapper hands a wrapper: the next step of running one statement.
+Execute = Callable[[str, Any, bool, dict[str, Any]], Any]
+
+
 class Meter:
     """A connection.execute_wrapper that counts and times queries, and enforces a deadline between them."""
 
@@ -43,14 +47,7 @@ class Meter:
         self.query_seconds = 0.0
         self.measurement: Measurement | None = None
 
-    def __call__(
-        self,
-        execute: Callable[[str, Any, bool, dict[str, Any]], Any],
-        sql: str,
-        params: Any,
-        many: bool,
-        context: dict[str, Any],
-    ) -> Any:
+    def __call__(self, execute: Execute, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         # A side that loops over queries is stopped at its next query once its budget is spent.
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise ShadowTimeout("time budget exceeded")

@@ -27,7 +27,7 @@ import hashlib
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
@@ -35,7 +35,7 @@ from django.db import connection, transaction
 
 from shadow.diff import canonical_key, normalise
 from shadow.errors import ShadowTimeout
-from shadow.measure import Measurement, Meter, ran_out_of_time
+from shadow.measure import Execute, Measurement, Meter, ran_out_of_time
 from shadow.outcome import RowDifference, SideRun, StreamSummary
 from shadow.pairs import Pair
 
@@ -72,14 +72,7 @@ class StreamMeter(Meter):
         self.session_timeout: str | None = None
         self.savepoint_numbers = itertools.count(1)
 
-    def __call__(
-        self,
-        execute: Callable[[str, Any, bool, dict[str, Any]], Any],
-        sql: str,
-        params: Any,
-        many: bool,
-        context: dict[str, Any],
-    ) -> Any:
+    def __call__(self, execute: Execute, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         if not self.contained:
             return super().__call__(execute, sql, params, many, context)
         # A contained side always has a budget, so advance() has set the deadline.

@@ -24,7 +24,7 @@ from apps.teams.models import Membership, Team
 from flags.models import Flag
 from shadow.models import DailyEvidence, SamplingRate, ShadowRecord, empty_ms_histogram, empty_query_histogram
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def hours_between(start: dt.datetime | None, end: dt.datetime | None) -> Decimal | None:

@@ -276,11 +276,10 @@ def test_a_rolled_back_change_never_reaches_the_cache(rollout_flag):
     flag.teams.add(team)
     assert flags.is_enabled(rollout_flag, team=team) is True
 
-    with pytest.raises(RuntimeError, match="abort"):
-        with transaction.atomic():
-            flag.teams.remove(team)
-            assert flags.is_enabled(rollout_flag, team=team) is False
-            raise RuntimeError("abort")
+    with pytest.raises(RuntimeError, match="abort"), transaction.atomic():
+        flag.teams.remove(team)
+        assert flags.is_enabled(rollout_flag, team=team) is False
+        raise RuntimeError("abort")
 
     assert flags.is_enabled(rollout_flag, team=team) is True
 

@@ -15,7 +15,7 @@ from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
 from tests.support.processes import celery_worker
 from tformance.celery import app
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 pytestmark = [
     pytest.mark.celery_worker,

@@ -34,7 +34,7 @@ from tformance import generations
 pytestmark = pytest.mark.django_db
 
 PAIR = "metrics.key_metrics"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.date(2026, 11, 16)
 END = dt.date(2026, 11, 22)
 CURRENT = dt.datetime(2026, 11, 18, 12, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from apps.metrics.tasks import aggregate_all_teams_weekly_metrics_task, aggregat
 from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
 from tformance.celery import app
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

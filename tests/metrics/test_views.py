@@ -25,7 +25,7 @@ from tests.factories import (
     TeamMemberFactory,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 EXPORT_HEADER = [

@@ -20,8 +20,8 @@ from flags import services
 from flags.errors import FlagError, GateRefusedError
 from flags.models import FlagAudit
 from flags.registry import ROLLOUT_FLAGS, RolloutFlag
-from shadow.gate import AUTO_ROLLBACK_ACTOR, roll_back_if_needed
 from shadow.evidence import DayCounters
+from shadow.gate import AUTO_ROLLBACK_ACTOR, roll_back_if_needed
 from tests.factories import DailyEvidenceFactory, FlagFactory, TeamFactory
 from tests.support.commands import rollout, rollout_error
 

@@ -15,9 +15,9 @@ from django.db import transaction
 
 import shadow
 from shadow.errors import ShadowTimeout
+from shadow.execution import run_isolated, run_served
 from shadow.measure import Measurement, measured
 from shadow.models import DailyEvidence
-from shadow.execution import run_isolated, run_served
 from tests.shadow.sides import Side, make_queries
 
 PAIR = "test.pair"
@@ -52,9 +52,8 @@ def test_measured_block_without_queries():
 @pytest.mark.django_db
 def test_a_spent_deadline_refuses_the_next_query_and_still_measures(team):
     """Past the deadline the next query raises ShadowTimeout before reaching the server; the measurement is kept."""
-    with pytest.raises(ShadowTimeout):
-        with measured(deadline=time.perf_counter() - 1) as meter:
-            make_queries(team, 1)
+    with pytest.raises(ShadowTimeout), measured(deadline=time.perf_counter() - 1) as meter:
+        make_queries(team, 1)
 
     assert meter.measurement.queries == 0
 

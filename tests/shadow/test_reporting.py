@@ -18,10 +18,9 @@ from django.db import connection
 import flags
 from apps.metrics.models import TeamMember
 from shadow import sampling
-from shadow.evidence import evidence_for
+from shadow.evidence import evidence_for, upsert_day
 from shadow.measure import Measurement
 from shadow.models import DailyEvidence, ShadowRecord
-from shadow.evidence import upsert_day
 from shadow.testing import force_side
 from tests.factories import TeamMemberFactory
 from tests.shadow.sides import Side, make_queries

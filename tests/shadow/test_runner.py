@@ -333,9 +333,8 @@ def test_force_side_overrides_the_flag_in_both_directions(make_pair, settings, t
 
 def test_force_side_rejects_an_unknown_side():
     """Only "legacy" and "optimized" can be forced."""
-    with pytest.raises(ValueError, match="side must be 'legacy' or 'optimized'"):
-        with force_side(PAIR, "both"):
-            pass
+    with pytest.raises(ValueError, match="side must be 'legacy' or 'optimized'"), force_side(PAIR, "both"):
+        pass
 
 
 # --- shadow.compare: on demand ------------------------------------------------------------------

@@ -16,13 +16,13 @@ from django.db import connection
 
 import shadow
 from apps.metrics.models import TeamMember
+from shadow import pairs as registry
 from shadow.checks import check_pairs
 from shadow.diff import CompareRules, IgnoreRule
-from shadow import pairs as registry
 from shadow.errors import ShadowMismatchError
 from shadow.models import DailyEvidence, ShadowRecord
-from shadow.pairs import Pair
 from shadow.outcome import RowDifference, StreamSummary
+from shadow.pairs import Pair
 from shadow.testing import force_side
 from tests.factories import TeamMemberFactory
 from tests.shadow.sides import make_queries

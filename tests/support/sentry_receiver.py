@@ -152,7 +152,7 @@ def _handler_for(receiver: SentryReceiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args) -> None:
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class names it so
             pass
 
     return Handler

@@ -4,34 +4,32 @@ Every behaviour test runs once with the legacy row source and once with the
 optimized twin; both must yield exactly the rows written here. Unless a test
 says otherwise, PRs are the factory's: merged 2026-11-18 12:00 UTC, created
 24 hours earlier, first review after 4 hours, 30 lines added and 10 deleted.
+Registration, examples, demo-data agreement and query counts come from the
+shared contract base (tests/support/contracts.py); a stream side is consumed
+into a list there, so all its queries are counted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
-import io
 import tracemalloc
 import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 
-import shadow
 from apps.metrics.models import PullRequest
 from apps.metrics.services import pr_export
 from apps.metrics.services.pr_export import legacy, optimized, stream_pr_export_csv
 from apps.metrics.services.pr_list import PRFilters
-from apps.teams.models import Team
 from shadow import pairs as registry
-from shadow.checks import signature_problems
 from shadow.models import ShadowRecord
 from shadow.testing import force_side
 from tests.factories import PRReviewFactory, PullRequestFactory, TeamFactory, TeamMemberFactory
+from tests.support.contracts import PairContract
 
 PAIR = "metrics.pr_export"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CREATED = "2026-11-17T12:00:00+00:00"
 MERGED = "2026-11-18T12:00:00+00:00"
 MB = 1024 * 1024
@@ -45,17 +43,6 @@ def default_row(title: str, author: str, number: int) -> list[str]:
     ]
 
 
-@pytest.fixture(params=["legacy", "optimized"])
-def export_rows(request):
-    """One side of the registered pair, called directly (no flag, no shadow run), its rows as a list."""
-    side = getattr(registry.get(PAIR), request.param)
-
-    def rows(**kwargs) -> list[list[str]]:
-        return list(side(**kwargs))
-
-    return rows
-
-
 def bulk_prs(team, count: int, *, authors, start_number: int = 1) -> None:
     """`count` factory-built PRs inserted in bulk, authors taken in turn (None for no author)."""
     prs = [
@@ -65,327 +52,285 @@ def bulk_prs(team, count: int, *, authors, start_number: int = 1) -> None:
     PullRequest.objects.bulk_create(prs, batch_size=5000)
 
 
-# --- registration ----------------------------------------------------------------------
+def prs_with_and_without_author(team, count: int) -> None:
+    """`count` PRs by two authors in turn, then half as many PRs without author."""
+    bulk_prs(team, count, authors=[TeamMemberFactory(team=team), TeamMemberFactory(team=team)])
+    bulk_prs(team, count // 2, authors=[None], start_number=count + 1)
 
 
-def test_entry_point_is_the_registered_stream_pair():
-    """pr_export.iter_pr_export_rows is the pair: stream=True, legacy.py and optimized.py as its sides."""
-    pair = registry.get(PAIR)
+class TestPrExportContract(PairContract):
+    pair_name = PAIR
+    entry_point = pr_export.iter_pr_export_rows
+    sides = (legacy.iter_pr_export_rows, optimized.iter_pr_export_rows)
+    signature = "(*, team: 'Team', filters: 'PRFilters') -> 'Iterator[list[str]]'"
 
-    assert pr_export.iter_pr_export_rows is pair
-    assert pair.stream is True
-    assert (pair.legacy, pair.optimized) == (legacy.iter_pr_export_rows, optimized.iter_pr_export_rows)
-    assert signature_problems(pair) == []
-    assert str(inspect.signature(optimized.iter_pr_export_rows)) == (
-        "(*, team: 'Team', filters: 'PRFilters') -> 'Iterator[list[str]]'"
-    )
+    # On seeded demo data (null authors, inactive members, two time zones) both streams agree row for row.
+    demo_cases = {
+        "everything": {"filters": PRFilters()},
+        "merged-ai-assisted": {"filters": PRFilters(state="merged", is_ai_assisted=True)},
+        "small-without-jira-key": {"filters": PRFilters(has_jira=False, size="S")},
+        "two-weeks": {"filters": PRFilters(date_from=dt.date(2026, 11, 1), date_to=dt.date(2026, 11, 14))},
+    }
 
+    # Optimized: one query (authors joined, read in chunks from a server-side cursor), for 10 PRs as for
+    # 1,000. Legacy (the "before"): 1 query for the PRs, then 1 author lookup per PR with an author; PRs
+    # without author add rows but no query.
+    call_kwargs = {"filters": PRFilters()}
+    queries = {"legacy": {10: 11, 1000: 1001}, "optimized": {10: 1, 1000: 1}}
 
-@pytest.mark.django_db
-def test_examples_are_the_unfiltered_export(team):
-    """`rollout verify` compares the whole export, without filters."""
-    assert registry.get(PAIR).examples(team) == [{"filters": PRFilters()}]
+    def build(self, team, size):
+        prs_with_and_without_author(team, size)
 
+    def check_measured_results(self, team, size, results):
+        """Every PR is exported, with or without author."""
+        assert [len(rows) for rows in results] == [size + size // 2]
 
-# --- behaviour, both sides ---------------------------------------------------------------
+    def check_demo_comparisons(self, comparisons):
+        """The values are the whole streams, equal row for row; nothing was recorded as a mismatch."""
+        assert [comparison.legacy.value == comparison.optimized.value for comparison in comparisons] == [True, True]
+        assert ShadowRecord.objects.count() == 0
 
+    @pytest.fixture
+    def export_rows(self, side):
+        """The `side` fixture's rows as a list."""
 
-@pytest.mark.django_db
-def test_empty_team_exports_no_rows(team, other_team, export_rows):
-    """A team without PRs exports nothing, whatever other teams have."""
-    PullRequestFactory(team=other_team)
-    assert export_rows(team=team, filters=PRFilters()) == []
+        def rows(**kwargs) -> list[list[str]]:
+            return self.call(side, **kwargs)
 
+        return rows
 
-@pytest.mark.django_db
-def test_full_rows_newest_merge_first(team, export_rows):
-    """Every column of every PR; merged PRs newest first, then unmerged ones by newest creation."""
-    ada = TeamMemberFactory(team=team, display_name="Ada Lovelace")
-    PullRequestFactory(team=team, author=ada, title="Older merge", github_pr_id=1)
-    PullRequestFactory(
-        team=team, author=ada, title="Open one", github_pr_id=2, github_repo="acme/web", state=PullRequest.State.OPEN,
-        merged_at=None, pr_created_at=dt.datetime(2026, 11, 19, 9, 0, tzinfo=UTC), first_review_at=None,
-        review_rounds=None, total_comments=None, additions=0, deletions=0,
-    )
-    PullRequestFactory(
-        team=team, author=ada, title="Newer merge", github_pr_id=3,
-        merged_at=dt.datetime(2026, 11, 19, 8, 30, tzinfo=UTC), cycle_time_hours=Decimal("12.5"),
-        review_time_hours=Decimal("0.25"), review_rounds=3, total_comments=11,
-        is_ai_assisted=True, ai_tools_detected=["copilot", "cursor"], jira_key="ACME-12",
-    )
+    # --- registration ----------------------------------------------------------------------
 
-    assert export_rows(team=team, filters=PRFilters()) == [
-        [
-            "Newer merge", "acme/api", "Ada Lovelace", "merged", "12.50", "0.25", "30", "10", "3", "11", "Yes",
-            "copilot, cursor", "ACME-12", "2026-11-18T08:30:00+00:00", "2026-11-19T08:30:00+00:00",
-            "https://github.com/acme/api/pull/3",
-        ],
-        default_row("Older merge", "Ada Lovelace", 1),
-        [
-            "Open one", "acme/web", "Ada Lovelace", "open", "", "", "0", "0", "", "", "No", "", "",
-            "2026-11-19T09:00:00+00:00", "", "https://github.com/acme/web/pull/2",
-        ],
-    ]
+    def test_registered_as_a_stream_pair(self):
+        """Both sides yield rows: the pair is declared stream=True, so sampled calls compare rows as they pass."""
+        assert registry.get(PAIR).stream is True
 
+    @pytest.mark.django_db
+    def test_examples_are_the_unfiltered_export(self, team):
+        """`rollout verify` compares the whole export, without filters."""
+        assert registry.get(PAIR).examples(team) == [{"filters": PRFilters()}]
 
-@pytest.fixture
-def filter_data(team):
-    """Six PRs, each singled out by one filter; the reviewer reviewed "Reviewed" twice."""
-    ada = TeamMemberFactory(team=team, display_name="Ada")
-    bob = TeamMemberFactory(team=team, display_name="Bob")
-    PullRequestFactory(team=team, author=ada, title="Plain", github_pr_id=1)
-    PullRequestFactory(team=team, author=bob, title="By Bob", github_pr_id=2)
-    PullRequestFactory(team=team, author=ada, title="Web", github_pr_id=3, github_repo="acme/web")
-    PullRequestFactory(
-        team=team, author=ada, title="AI", github_pr_id=4, is_ai_assisted=True, ai_tools_detected=["cursor"]
-    )
-    PullRequestFactory(team=team, author=ada, title="Jira", github_pr_id=5, jira_key="ACME-5")
-    reviewed = PullRequestFactory(
-        team=team, author=ada, title="Reviewed", github_pr_id=6, additions=400, deletions=0,
-        state=PullRequest.State.CLOSED,
-    )
-    PRReviewFactory(pull_request=reviewed, reviewer=bob)
-    PRReviewFactory(pull_request=reviewed, reviewer=bob)
-    return {"ada": ada, "bob": bob}
+    # --- behaviour, both sides ---------------------------------------------------------------
 
+    @pytest.mark.django_db
+    def test_empty_team_exports_no_rows(self, team, other_team, export_rows):
+        """A team without PRs exports nothing, whatever other teams have."""
+        PullRequestFactory(team=other_team)
+        assert export_rows(team=team, filters=PRFilters()) == []
 
-@pytest.mark.parametrize(
-    ("filters", "titles"),
-    [
-        (lambda members: PRFilters(repo="acme/web"), ["Web"]),
-        (lambda members: PRFilters(author_id=members["bob"].id), ["By Bob"]),
-        (lambda members: PRFilters(reviewer_id=members["bob"].id), ["Reviewed"]),
-        (lambda members: PRFilters(is_ai_assisted=True), ["AI"]),
-        (lambda members: PRFilters(ai_tool="cursor"), ["AI"]),
-        (lambda members: PRFilters(size="L"), ["Reviewed"]),
-        (lambda members: PRFilters(state="closed"), ["Reviewed"]),
-        (lambda members: PRFilters(has_jira=True), ["Jira"]),
-        (
-            lambda members: PRFilters(has_jira=False, is_ai_assisted=False, repo="acme/api"),
-            ["Reviewed", "By Bob", "Plain"],
-        ),
-    ],
-    ids=["repo", "author", "reviewer-once", "ai", "ai-tool", "size", "state", "jira", "combined"],
-)
-@pytest.mark.django_db
-def test_filters_select_the_same_rows(team, filter_data, export_rows, filters, titles):
-    """Each filter of the PR list selects the same PRs on both sides, each PR once, in list order."""
-    rows = export_rows(team=team, filters=filters(filter_data))
-
-    assert [row[0] for row in rows] == titles
-
-
-@pytest.mark.django_db
-def test_pr_without_author_has_an_empty_author_cell(team, export_rows):
-    """A null author (deleted member) exports an empty Author cell; the rest of the row is unchanged."""
-    PullRequestFactory(team=team, author=None, title="Orphan", github_pr_id=4)
-    assert export_rows(team=team, filters=PRFilters()) == [default_row("Orphan", "", 4)]
-
-
-@pytest.mark.django_db
-def test_formula_cells_are_neutralised(team, export_rows):
-    """Title, author, tools and Jira key starting with =, +, -, @, tab or CR get a leading quote on both sides."""
-    mallory = TeamMemberFactory(team=team, display_name="-Mallory")
-    PullRequestFactory(
-        team=team, author=mallory, title='=HYPERLINK("http://evil","x")', github_pr_id=1,
-        ai_tools_detected=["+tool"], jira_key="@cmd",
-    )
-    PullRequestFactory(
-        team=team, author=None, title="\t=1+1", github_pr_id=2, merged_at=dt.datetime(2026, 11, 17, 12, 0, tzinfo=UTC)
-    )
-    PullRequestFactory(
-        team=team, author=None, title="\r=2+2", github_pr_id=3, merged_at=dt.datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
-    )
-
-    rows = export_rows(team=team, filters=PRFilters())
-
-    assert [(row[0], row[2], row[11], row[12]) for row in rows] == [
-        ("'=HYPERLINK(\"http://evil\",\"x\")", "'-Mallory", "'+tool", "'@cmd"),
-        ("'\t=1+1", "", "", ""),
-        ("'\r=2+2", "", "", ""),
-    ]
-
-
-@pytest.mark.django_db
-def test_unicode_names_and_titles_come_through_unchanged(team, export_rows):
-    """Accents, CJK and emoji in names and titles are exported as they are."""
-    zoe = TeamMemberFactory(team=team, display_name="Zoë Ørsted 山田")
-    PullRequestFactory(team=team, author=zoe, title="Überarbeitung ✨ der Exporte", github_pr_id=8)
-    assert export_rows(team=team, filters=PRFilters()) == [
-        default_row("Überarbeitung ✨ der Exporte", "Zoë Ørsted 山田", 8)
-    ]
-
-
-@pytest.mark.django_db
-def test_inactive_author_is_still_named(team, export_rows):
-    """A member who left (inactive) still authored the PR: the name is exported."""
-    gone = TeamMemberFactory(team=team, display_name="Former Member", is_active=False)
-    PullRequestFactory(team=team, author=gone, title="Legacy work", github_pr_id=3)
-    assert export_rows(team=team, filters=PRFilters()) == [default_row("Legacy work", "Former Member", 3)]
-
-
-@pytest.mark.django_db
-def test_created_date_bounds_follow_the_team_timezone(export_rows):
-    """date_from/date_to are whole days in the team's zone, both inclusive: local 00:00 and 23:59:59 are in.
-
-    Los Angeles is UTC-8 in November, so the bounds are 08:00 UTC on the 16th and 07:59:59 UTC on the 19th.
-    """
-    team = TeamFactory(timezone="America/Los_Angeles")
-    author = TeamMemberFactory(team=team, display_name="Lee")
-    local = zoneinfo.ZoneInfo("America/Los_Angeles")
-    for number, (title, created) in enumerate(
-        [
-            ("before", dt.datetime(2026, 11, 15, 23, 59, 59, tzinfo=local)),
-            ("first instant", dt.datetime(2026, 11, 16, 0, 0, tzinfo=local)),
-            ("last instant", dt.datetime(2026, 11, 18, 23, 59, 59, tzinfo=local)),
-            ("after", dt.datetime(2026, 11, 19, 0, 0, tzinfo=local)),
-        ],
-        start=1,
-    ):
+    @pytest.mark.django_db
+    def test_full_rows_newest_merge_first(self, team, export_rows):
+        """Every column of every PR; merged PRs newest first, then unmerged ones by newest creation."""
+        ada = TeamMemberFactory(team=team, display_name="Ada Lovelace")
+        PullRequestFactory(team=team, author=ada, title="Older merge", github_pr_id=1)
         PullRequestFactory(
-            team=team, author=author, title=title, github_pr_id=number, state=PullRequest.State.OPEN,
-            merged_at=None, pr_created_at=created,
+            team=team, author=ada, title="Open one", github_pr_id=2, github_repo="acme/web", state=PullRequest.State.OPEN,
+            merged_at=None, pr_created_at=dt.datetime(2026, 11, 19, 9, 0, tzinfo=UTC), first_review_at=None,
+            review_rounds=None, total_comments=None, additions=0, deletions=0,
+        )
+        PullRequestFactory(
+            team=team, author=ada, title="Newer merge", github_pr_id=3,
+            merged_at=dt.datetime(2026, 11, 19, 8, 30, tzinfo=UTC), cycle_time_hours=Decimal("12.5"),
+            review_time_hours=Decimal("0.25"), review_rounds=3, total_comments=11,
+            is_ai_assisted=True, ai_tools_detected=["copilot", "cursor"], jira_key="ACME-12",
         )
 
-    rows = export_rows(team=team, filters=PRFilters(date_from=dt.date(2026, 11, 16), date_to=dt.date(2026, 11, 18)))
+        assert export_rows(team=team, filters=PRFilters()) == [
+            [
+                "Newer merge", "acme/api", "Ada Lovelace", "merged", "12.50", "0.25", "30", "10", "3", "11", "Yes",
+                "copilot, cursor", "ACME-12", "2026-11-18T08:30:00+00:00", "2026-11-19T08:30:00+00:00",
+                "https://github.com/acme/api/pull/3",
+            ],
+            default_row("Older merge", "Ada Lovelace", 1),
+            [
+                "Open one", "acme/web", "Ada Lovelace", "open", "", "", "0", "0", "", "", "No", "", "",
+                "2026-11-19T09:00:00+00:00", "", "https://github.com/acme/web/pull/2",
+            ],
+        ]
 
-    assert [(row[0], row[13]) for row in rows] == [
-        ("last instant", "2026-11-19T07:59:59+00:00"),
-        ("first instant", "2026-11-16T08:00:00+00:00"),
-    ]
+    @pytest.fixture
+    def filter_data(self, team):
+        """Six PRs, each singled out by one filter; the reviewer reviewed "Reviewed" twice."""
+        ada = TeamMemberFactory(team=team, display_name="Ada")
+        bob = TeamMemberFactory(team=team, display_name="Bob")
+        PullRequestFactory(team=team, author=ada, title="Plain", github_pr_id=1)
+        PullRequestFactory(team=team, author=bob, title="By Bob", github_pr_id=2)
+        PullRequestFactory(team=team, author=ada, title="Web", github_pr_id=3, github_repo="acme/web")
+        PullRequestFactory(
+            team=team, author=ada, title="AI", github_pr_id=4, is_ai_assisted=True, ai_tools_detected=["cursor"]
+        )
+        PullRequestFactory(team=team, author=ada, title="Jira", github_pr_id=5, jira_key="ACME-5")
+        reviewed = PullRequestFactory(
+            team=team, author=ada, title="Reviewed", github_pr_id=6, additions=400, deletions=0,
+            state=PullRequest.State.CLOSED,
+        )
+        PRReviewFactory(pull_request=reviewed, reviewer=bob)
+        PRReviewFactory(pull_request=reviewed, reviewer=bob)
+        return {"ada": ada, "bob": bob}
 
-
-@pytest.mark.django_db
-def test_duplicate_logins_across_teams_stay_apart(team, other_team, export_rows):
-    """The same person (login, GitHub id, name) in two teams: each team exports only its own PRs.
-
-    Filtering by the other team's member id exports nothing rather than the other team's rows.
-    """
-    mine = TeamMemberFactory(team=team, display_name="Dana", github_username="dana", github_id="42")
-    theirs = TeamMemberFactory(team=other_team, display_name="Dana", github_username="dana", github_id="42")
-    PullRequestFactory(team=team, author=mine, title="Mine", github_pr_id=1)
-    PullRequestFactory(team=other_team, author=theirs, title="Theirs", github_pr_id=1)
-
-    assert export_rows(team=team, filters=PRFilters()) == [default_row("Mine", "Dana", 1)]
-    assert export_rows(team=team, filters=PRFilters(author_id=theirs.id)) == []
-
-
-@pytest.mark.parametrize("side", ["legacy", "optimized"])
-@pytest.mark.django_db
-def test_the_csv_stream_is_the_same_whichever_side_serves(team, settings, side):
-    """stream_pr_export_csv writes the header, then the pair's rows as CSV lines, with either side serving."""
-    settings.SHADOW_DEFAULT_RATE = 0
-    ada = TeamMemberFactory(team=team, display_name="Ada")
-    PullRequestFactory(team=team, author=ada, title='Fix "quotes", commas', github_pr_id=9)
-    PullRequestFactory(team=team, author=None, title="=1+1", github_pr_id=10,
-                       merged_at=dt.datetime(2026, 11, 17, 12, 0, tzinfo=UTC))
-
-    with force_side(PAIR, side):
-        lines = list(stream_pr_export_csv(team=team, filters=PRFilters()))
-
-    assert lines == [
-        "Title,Repository,Author,State,Cycle Time (hours),Review Time (hours),Lines Added,Lines Deleted,"
-        "Review Rounds,Comments,AI Assisted,AI Tools,Jira Key,Created At,Merged At,GitHub URL\r\n",
-        f'"Fix ""quotes"", commas",acme/api,Ada,merged,24.00,4.00,30,10,1,2,No,,,{CREATED},{MERGED},'
-        "https://github.com/acme/api/pull/9\r\n",
-        "'=1+1,acme/api,,merged,24.00,4.00,30,10,1,2,No,,,2026-11-16T12:00:00+00:00,2026-11-17T12:00:00+00:00,"
-        "https://github.com/acme/api/pull/10\r\n",
-    ]
-
-
-# --- query budgets ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("prs", [10, 1000])
-@pytest.mark.django_db
-def test_optimized_query_count_is_constant(team, django_assert_num_queries, prs):
-    """One query (authors joined, read in chunks from a server-side cursor), for 10 PRs as for 1,000."""
-    bulk_prs(team, prs, authors=[TeamMemberFactory(team=team), TeamMemberFactory(team=team), None])
-
-    with django_assert_num_queries(1):
-        rows = list(optimized.iter_pr_export_rows(team=team, filters=PRFilters()))
-
-    assert len(rows) == prs
-
-
-@pytest.mark.parametrize(("prs", "queries"), [(10, 11), (1000, 1001)])
-@pytest.mark.django_db
-def test_legacy_query_count_grows_per_pr(team, django_assert_num_queries, prs, queries):
-    """The "before": legacy issues 1 query for the PRs, then 1 author lookup per PR with an author."""
-    bulk_prs(team, prs, authors=[TeamMemberFactory(team=team)])
-
-    with django_assert_num_queries(queries):
-        rows = list(legacy.iter_pr_export_rows(team=team, filters=PRFilters()))
-
-    assert len(rows) == prs
-
-
-# --- streaming at scale --------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_a_100000_row_export_streams_without_holding_the_rows(team):
-    """100,000 PRs go through the optimized side with a peak under 30 MB: one chunk at a time, never all rows.
-
-    (Legacy's queryset keeps every PR in memory, by design of the reference. The sampled stream pair's
-    own lockstep over 100,000 rows is measured in tests/shadow/test_streams.py.)
-    """
-    authors = [TeamMemberFactory(team=team, display_name=f"Author {n}") for n in range(5)] + [None]
-    bulk_prs(team, 100_000, authors=authors)
-
-    tracemalloc.start()
-    try:
-        exported = sum(1 for _ in optimized.iter_pr_export_rows(team=team, filters=PRFilters()))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-
-    assert exported == 100_000
-    assert peak < 30 * MB
-
-
-# --- shadow comparison on demo data ----------------------------------------------------------
-
-
-@pytest.fixture
-def demo_teams(db) -> list[Team]:
-    call_command(
-        "seed_demo", "--teams", "2", "--members", "12", "--prs", "300", "--days", "30",
-        "--end-date", "2026-11-20", stdout=io.StringIO(),
+    @pytest.mark.parametrize(
+        ("filters", "titles"),
+        [
+            (lambda members: PRFilters(repo="acme/web"), ["Web"]),
+            (lambda members: PRFilters(author_id=members["bob"].id), ["By Bob"]),
+            (lambda members: PRFilters(reviewer_id=members["bob"].id), ["Reviewed"]),
+            (lambda members: PRFilters(is_ai_assisted=True), ["AI"]),
+            (lambda members: PRFilters(ai_tool="cursor"), ["AI"]),
+            (lambda members: PRFilters(size="L"), ["Reviewed"]),
+            (lambda members: PRFilters(state="closed"), ["Reviewed"]),
+            (lambda members: PRFilters(has_jira=True), ["Jira"]),
+            (
+                lambda members: PRFilters(has_jira=False, is_ai_assisted=False, repo="acme/api"),
+                ["Reviewed", "By Bob", "Plain"],
+            ),
+        ],
+        ids=["repo", "author", "reviewer-once", "ai", "ai-tool", "size", "state", "jira", "combined"],
     )
-    return list(Team.objects.filter(slug__startswith="demo-").order_by("slug"))
+    @pytest.mark.django_db
+    def test_filters_select_the_same_rows(self, team, filter_data, export_rows, filters, titles):
+        """Each filter of the PR list selects the same PRs on both sides, each PR once, in list order."""
+        rows = export_rows(team=team, filters=filters(filter_data))
 
+        assert [row[0] for row in rows] == titles
 
-FILTER_SETS = [
-    PRFilters(),
-    PRFilters(state="merged", is_ai_assisted=True),
-    PRFilters(has_jira=False, size="S"),
-    PRFilters(date_from=dt.date(2026, 11, 1), date_to=dt.date(2026, 11, 14)),
-]
+    @pytest.mark.django_db
+    def test_pr_without_author_has_an_empty_author_cell(self, team, export_rows):
+        """A null author (deleted member) exports an empty Author cell; the rest of the row is unchanged."""
+        PullRequestFactory(team=team, author=None, title="Orphan", github_pr_id=4)
+        assert export_rows(team=team, filters=PRFilters()) == [default_row("Orphan", "", 4)]
 
+    @pytest.mark.django_db
+    def test_formula_cells_are_neutralised(self, team, export_rows):
+        """Title, author, tools and Jira key starting with =, +, -, @, tab or CR get a leading quote on both sides."""
+        mallory = TeamMemberFactory(team=team, display_name="-Mallory")
+        PullRequestFactory(
+            team=team, author=mallory, title='=HYPERLINK("http://evil","x")', github_pr_id=1,
+            ai_tools_detected=["+tool"], jira_key="@cmd",
+        )
+        PullRequestFactory(
+            team=team, author=None, title="\t=1+1", github_pr_id=2, merged_at=dt.datetime(2026, 11, 17, 12, 0, tzinfo=UTC)
+        )
+        PullRequestFactory(
+            team=team, author=None, title="\r=2+2", github_pr_id=3, merged_at=dt.datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+        )
 
-def test_shadow_comparison_matches_on_demo_data(demo_teams, settings):
-    """On seeded demo data (null authors, inactive members, two time zones) both streams agree row for row.
+        rows = export_rows(team=team, filters=PRFilters())
 
-    Every demo team, with four filter sets: everything, merged AI-assisted, small without Jira key, two weeks.
-    """
-    # Legacy's 1 + 1 per PR statements must not hit the default 2 s budget on a busy machine.
-    settings.SHADOW_TIME_BUDGET_MS = 120_000
-    comparisons = [
-        shadow.compare(PAIR, team=team, filters=filters) for team in demo_teams for filters in FILTER_SETS
-    ]
+        assert [(row[0], row[2], row[11], row[12]) for row in rows] == [
+            ("'=HYPERLINK(\"http://evil\",\"x\")", "'-Mallory", "'+tool", "'@cmd"),
+            ("'\t=1+1", "", "", ""),
+            ("'\r=2+2", "", "", ""),
+        ]
 
-    assert [(comparison.team_slug, comparison.outcome, comparison.diff) for comparison in comparisons] == [
-        *[("demo-1", "match", [])] * 4,
-        *[("demo-2", "match", [])] * 4,
-    ]
-    assert [comparison.legacy.value == comparison.optimized.value for comparison in comparisons] == [True] * 8
-    assert ShadowRecord.objects.count() == 0
+    @pytest.mark.django_db
+    def test_unicode_names_and_titles_come_through_unchanged(self, team, export_rows):
+        """Accents, CJK and emoji in names and titles are exported as they are."""
+        zoe = TeamMemberFactory(team=team, display_name="Zoë Ørsted 山田")
+        PullRequestFactory(team=team, author=zoe, title="Überarbeitung ✨ der Exporte", github_pr_id=8)
+        assert export_rows(team=team, filters=PRFilters()) == [
+            default_row("Überarbeitung ✨ der Exporte", "Zoë Ørsted 山田", 8)
+        ]
 
+    @pytest.mark.django_db
+    def test_inactive_author_is_still_named(self, team, export_rows):
+        """A member who left (inactive) still authored the PR: the name is exported."""
+        gone = TeamMemberFactory(team=team, display_name="Former Member", is_active=False)
+        PullRequestFactory(team=team, author=gone, title="Legacy work", github_pr_id=3)
+        assert export_rows(team=team, filters=PRFilters()) == [default_row("Legacy work", "Former Member", 3)]
 
-def test_demo_data_gives_rows_to_compare(demo_teams):
-    """Guard for the comparison above: every demo team exports hundreds of rows, some without author."""
-    rows = [list(optimized.iter_pr_export_rows(team=team, filters=PRFilters())) for team in demo_teams]
+    @pytest.mark.django_db
+    def test_created_date_bounds_follow_the_team_timezone(self, export_rows):
+        """date_from/date_to are whole days in the team's zone, both inclusive: local 00:00 and 23:59:59 are in.
 
-    assert [len(team_rows) for team_rows in rows] == [300, 300]
-    assert [any(row[2] == "" for row in team_rows) for team_rows in rows] == [True, True]
+        Los Angeles is UTC-8 in November, so the bounds are 08:00 UTC on the 16th and 07:59:59 UTC on the 19th.
+        """
+        team = TeamFactory(timezone="America/Los_Angeles")
+        author = TeamMemberFactory(team=team, display_name="Lee")
+        local = zoneinfo.ZoneInfo("America/Los_Angeles")
+        for number, (title, created) in enumerate(
+            [
+                ("before", dt.datetime(2026, 11, 15, 23, 59, 59, tzinfo=local)),
+                ("first instant", dt.datetime(2026, 11, 16, 0, 0, tzinfo=local)),
+                ("last instant", dt.datetime(2026, 11, 18, 23, 59, 59, tzinfo=local)),
+                ("after", dt.datetime(2026, 11, 19, 0, 0, tzinfo=local)),
+            ],
+            start=1,
+        ):
+            PullRequestFactory(
+                team=team, author=author, title=title, github_pr_id=number, state=PullRequest.State.OPEN,
+                merged_at=None, pr_created_at=created,
+            )
+
+        rows = export_rows(team=team, filters=PRFilters(date_from=dt.date(2026, 11, 16), date_to=dt.date(2026, 11, 18)))
+
+        assert [(row[0], row[13]) for row in rows] == [
+            ("last instant", "2026-11-19T07:59:59+00:00"),
+            ("first instant", "2026-11-16T08:00:00+00:00"),
+        ]
+
+    @pytest.mark.django_db
+    def test_duplicate_logins_across_teams_stay_apart(self, team, other_team, export_rows):
+        """The same person (login, GitHub id, name) in two teams: each team exports only its own PRs.
+
+        Filtering by the other team's member id exports nothing rather than the other team's rows.
+        """
+        mine = TeamMemberFactory(team=team, display_name="Dana", github_username="dana", github_id="42")
+        theirs = TeamMemberFactory(team=other_team, display_name="Dana", github_username="dana", github_id="42")
+        PullRequestFactory(team=team, author=mine, title="Mine", github_pr_id=1)
+        PullRequestFactory(team=other_team, author=theirs, title="Theirs", github_pr_id=1)
+
+        assert export_rows(team=team, filters=PRFilters()) == [default_row("Mine", "Dana", 1)]
+        assert export_rows(team=team, filters=PRFilters(author_id=theirs.id)) == []
+
+    @pytest.mark.parametrize("served", ["legacy", "optimized"])
+    @pytest.mark.django_db
+    def test_the_csv_stream_is_the_same_whichever_side_serves(self, team, settings, served):
+        """stream_pr_export_csv writes the header, then the pair's rows as CSV lines, with either side serving."""
+        settings.SHADOW_DEFAULT_RATE = 0
+        ada = TeamMemberFactory(team=team, display_name="Ada")
+        PullRequestFactory(team=team, author=ada, title='Fix "quotes", commas', github_pr_id=9)
+        PullRequestFactory(team=team, author=None, title="=1+1", github_pr_id=10,
+                           merged_at=dt.datetime(2026, 11, 17, 12, 0, tzinfo=UTC))
+
+        with force_side(PAIR, served):
+            lines = list(stream_pr_export_csv(team=team, filters=PRFilters()))
+
+        assert lines == [
+            "Title,Repository,Author,State,Cycle Time (hours),Review Time (hours),Lines Added,Lines Deleted,"
+            "Review Rounds,Comments,AI Assisted,AI Tools,Jira Key,Created At,Merged At,GitHub URL\r\n",
+            f'"Fix ""quotes"", commas",acme/api,Ada,merged,24.00,4.00,30,10,1,2,No,,,{CREATED},{MERGED},'
+            "https://github.com/acme/api/pull/9\r\n",
+            "'=1+1,acme/api,,merged,24.00,4.00,30,10,1,2,No,,,2026-11-16T12:00:00+00:00,2026-11-17T12:00:00+00:00,"
+            "https://github.com/acme/api/pull/10\r\n",
+        ]
+
+    # --- streaming at scale --------------------------------------------------------------------
+
+    @pytest.mark.django_db
+    def test_a_100000_row_export_streams_without_holding_the_rows(self, team):
+        """100,000 PRs go through the optimized side with a peak under 30 MB: one chunk at a time, never all rows.
+
+        (Legacy's queryset keeps every PR in memory, by design of the reference. The sampled stream pair's
+        own lockstep over 100,000 rows is measured in tests/shadow/test_streams.py.)
+        """
+        authors = [TeamMemberFactory(team=team, display_name=f"Author {n}") for n in range(5)] + [None]
+        bulk_prs(team, 100_000, authors=authors)
+
+        tracemalloc.start()
+        try:
+            exported = sum(1 for _ in optimized.iter_pr_export_rows(team=team, filters=PRFilters()))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+        assert exported == 100_000
+        assert peak < 30 * MB
+
+    # --- demo data ------------------------------------------------------------------------------
+
+    def test_demo_data_gives_rows_to_compare(self, demo_teams):
+        """Guard for the demo comparisons: every demo team exports hundreds of rows, some without author."""
+        rows = [list(optimized.iter_pr_export_rows(team=team, filters=PRFilters())) for team in demo_teams]
+
+        assert [len(team_rows) for team_rows in rows] == [300, 300]
+        assert [any(row[2] == "" for row in team_rows) for team_rows in rows] == [True, True]

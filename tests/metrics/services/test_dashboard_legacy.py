@@ -1,7 +1,9 @@
-"""Legacy dashboard services: key metrics and team breakdown.
+"""Legacy dashboard services: key metrics of one period (get_key_metrics, not a pair).
 
 The range used throughout is Monday 2026-11-16 to Sunday 2026-11-22, both
-inclusive, in the team's time zone.
+inclusive, in the team's time zone. The paired dashboard functions (team
+breakdown, Copilot by member, key metrics with the previous period) are tested
+on both sides by their contract suites in tests/metrics/contracts/.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from tests.factories import (
     TeamMemberFactory,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.date(2026, 11, 16)
 END = dt.date(2026, 11, 22)
 IN_RANGE = dt.datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
@@ -213,160 +215,3 @@ def test_key_metrics_query_count_is_constant(team, django_assert_num_queries, me
 
     with django_assert_num_queries(5):
         legacy.get_key_metrics(team=team, start_date=START, end_date=END)
-
-
-# --- get_team_breakdown ----------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_team_breakdown_on_hand_built_data(team):
-    """One row per author with PR count, average cycle time and survey AI share, ordered by name."""
-    # Created in reverse name order: rows still come out by display name.
-    bruno = TeamMemberFactory(team=team, display_name="Bruno Lima", github_username="blima")
-    ana = TeamMemberFactory(team=team, display_name="Ana Souza", github_username="asouza")
-    PRSurveyFactory(pull_request=merged_pr(team, ana, cycle="10.00"), author_ai_assisted=True)
-    PRSurveyFactory(pull_request=merged_pr(team, ana, cycle="20.50"), author_ai_assisted=False)
-    merged_pr(team, ana, merged_at=dt.datetime(2026, 11, 30, 12, 0, tzinfo=UTC), cycle="99.00")
-    merged_pr(team, bruno, cycle="8.00")
-    merged_pr(team, bruno, cycle=None)
-
-    rows = legacy.get_team_breakdown(team=team, start_date=START, end_date=END)
-
-    assert rows == [
-        {
-            "member_id": ana.pk,
-            "member_name": "Ana Souza",
-            "avatar_url": "https://github.com/asouza.png?size=64",
-            "initials": "AS",
-            "prs_merged": 2,
-            "avg_cycle_time": Decimal("15.25"),
-            "ai_pct": Decimal("50.00"),
-        },
-        {
-            "member_id": bruno.pk,
-            "member_name": "Bruno Lima",
-            "avatar_url": "https://github.com/blima.png?size=64",
-            "initials": "BL",
-            "prs_merged": 2,
-            "avg_cycle_time": Decimal("8.00"),
-            "ai_pct": Decimal("0.00"),
-        },
-    ]
-
-
-@pytest.mark.django_db
-def test_team_breakdown_empty_team(team):
-    """No merged PR in range: no rows."""
-    assert legacy.get_team_breakdown(team=team, start_date=START, end_date=END) == []
-
-
-@pytest.mark.django_db
-def test_team_breakdown_single_member_without_surveys(team):
-    """A single author without surveys gets ai_pct 0.00; a member with no merged PR gets no row."""
-    member = TeamMemberFactory(team=team, display_name="Solo", github_username="")
-    TeamMemberFactory(team=team, display_name="Idle")
-    merged_pr(team, member, cycle="5.00")
-
-    rows = legacy.get_team_breakdown(team=team, start_date=START, end_date=END)
-
-    assert rows == [
-        {
-            "member_id": member.pk,
-            "member_name": "Solo",
-            "avatar_url": "",
-            "initials": "SO",
-            "prs_merged": 1,
-            "avg_cycle_time": Decimal("5.00"),
-            "ai_pct": Decimal("0.00"),
-        }
-    ]
-
-
-@pytest.mark.django_db
-def test_team_breakdown_excludes_prs_without_author(team):
-    """A PR with no author is counted by key metrics but gets no breakdown row."""
-    member = TeamMemberFactory(team=team)
-    merged_pr(team, member)
-    PRSurveyFactory(pull_request=merged_pr(team, None), author=None, author_ai_assisted=True)
-
-    rows = legacy.get_team_breakdown(team=team, start_date=START, end_date=END)
-
-    assert [(row["member_id"], row["prs_merged"], row["ai_pct"]) for row in rows] == [
-        (member.pk, 1, Decimal("0.00"))
-    ]
-    assert legacy.get_key_metrics(team=team, start_date=START, end_date=END)["prs_merged"] == 2
-
-
-@pytest.mark.django_db
-def test_team_breakdown_orders_same_names_by_member_id(team):
-    """Members sharing a display name are ordered by id."""
-    first = TeamMemberFactory(team=team, display_name="Sam")
-    second = TeamMemberFactory(team=team, display_name="Sam")
-    merged_pr(team, second)
-    merged_pr(team, first)
-
-    rows = legacy.get_team_breakdown(team=team, start_date=START, end_date=END)
-
-    assert [row["member_id"] for row in rows] == [first.pk, second.pk]
-
-
-@pytest.mark.django_db
-def test_team_breakdown_unicode_names(team):
-    """Non-ASCII names come through unchanged, with their initials."""
-    zhang = TeamMemberFactory(team=team, display_name="张伟")
-    lukasz = TeamMemberFactory(team=team, display_name="Łukasz Żółć")
-    emilie = TeamMemberFactory(team=team, display_name="Émilie Dubois")
-    merged_pr(team, zhang)
-    merged_pr(team, lukasz)
-    merged_pr(team, emilie)
-
-    rows = legacy.get_team_breakdown(team=team, start_date=START, end_date=END)
-
-    assert [(row["member_id"], row["member_name"], row["initials"]) for row in rows] == [
-        (emilie.pk, "Émilie Dubois", "ÉD"),
-        (lukasz.pk, "Łukasz Żółć", "ŁŻ"),
-        (zhang.pk, "张伟", "张伟"),
-    ]
-
-
-@pytest.mark.django_db
-def test_team_breakdown_range_bounds_follow_team_timezone():
-    """New York team: PRs merged at local start 00:00 and local end 23:59:59 count, those just outside do not."""
-    team = TeamFactory(timezone="America/New_York")
-    member = TeamMemberFactory(team=team)
-    merged_pr(team, member, merged_at=dt.datetime(2026, 11, 16, 4, 59, 59, tzinfo=UTC), cycle="1.00")
-    merged_pr(team, member, merged_at=dt.datetime(2026, 11, 16, 5, 0, tzinfo=UTC), cycle="2.00")
-    merged_pr(team, member, merged_at=dt.datetime(2026, 11, 23, 4, 59, 59, tzinfo=UTC), cycle="4.00")
-    merged_pr(team, member, merged_at=dt.datetime(2026, 11, 23, 5, 0, tzinfo=UTC), cycle="8.00")
-
-    rows = legacy.get_team_breakdown(team=team, start_date=START, end_date=END)
-
-    assert [(row["prs_merged"], row["avg_cycle_time"]) for row in rows] == [(2, Decimal("3.00"))]
-
-
-@pytest.mark.django_db
-def test_team_breakdown_ignores_other_teams(team, other_team):
-    """Another team's authors and PRs never appear."""
-    member = TeamMemberFactory(team=team, display_name="Zed")
-    merged_pr(team, member, cycle="10.00")
-    stranger = TeamMemberFactory(team=other_team, display_name="Aaron")
-    PRSurveyFactory(pull_request=merged_pr(other_team, stranger, cycle="1.00"), author_ai_assisted=True)
-
-    rows = legacy.get_team_breakdown(team=team, start_date=START, end_date=END)
-
-    assert [(row["member_id"], row["prs_merged"], row["avg_cycle_time"]) for row in rows] == [
-        (member.pk, 1, Decimal("10.00"))
-    ]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(("members", "queries"), [(2, 11), (6, 31)])
-def test_team_breakdown_query_count_grows_per_member(team, django_assert_num_queries, members, queries):
-    """The "before" the optimized twin improves on: 1 query for the authors, then 5 per author."""
-    for _ in range(members):
-        author = TeamMemberFactory(team=team)
-        PRSurveyFactory(pull_request=merged_pr(team, author))
-        merged_pr(team, author)
-
-    with django_assert_num_queries(queries):
-        legacy.get_team_breakdown(team=team, start_date=START, end_date=END)

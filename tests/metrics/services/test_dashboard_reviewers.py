@@ -14,7 +14,7 @@ from apps.metrics.models import PRReview, PullRequest
 from apps.metrics.services.dashboard import legacy
 from tests.factories import PRReviewFactory, PullRequestFactory, TeamFactory, TeamMemberFactory
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.date(2026, 11, 16)
 END = dt.date(2026, 11, 22)
 

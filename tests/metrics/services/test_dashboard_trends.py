@@ -16,7 +16,7 @@ from apps.metrics.models import PullRequest
 from apps.metrics.services.dashboard import legacy
 from tests.factories import PRSurveyFactory, PullRequestFactory, TeamFactory, TeamMemberFactory
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.date(2026, 11, 4)
 END = dt.date(2026, 11, 22)
 WEEK_1 = dt.date(2026, 11, 2)

@@ -1,4 +1,8 @@
-"""PR CSV export: columns, row formatting, formula neutralisation, the legacy row source and the CSV stream."""
+"""PR CSV export: columns, row formatting, formula neutralisation and the CSV stream.
+
+The row sources (the stream pair metrics.pr_export) are tested on both sides by
+tests/metrics/contracts/test_pr_export.py.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,11 @@ from decimal import Decimal
 import pytest
 
 from apps.metrics.models import PullRequest
-from apps.metrics.services import pr_export
 from apps.metrics.services.pr_export import EXPORT_HEADER, format_export_row, stream_pr_export_csv
-from apps.metrics.services.pr_export import legacy
-from apps.metrics.services.pr_export.legacy import iter_pr_export_rows
 from apps.metrics.services.pr_list import PRFilters
-from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
+from tests.factories import PullRequestFactory, TeamMemberFactory
 
-UTC = dt.timezone.utc
-
-
-def test_entry_point_is_the_pair_wrapping_legacy():
-    """The package entry point is the stream pair metrics.pr_export, whose legacy side is this row source."""
-    assert pr_export.iter_pr_export_rows.name == "metrics.pr_export"
-    assert pr_export.iter_pr_export_rows.legacy is legacy.iter_pr_export_rows
+UTC = dt.UTC
 
 
 def test_header_is_exactly_the_sixteen_columns():
@@ -90,51 +85,6 @@ def test_every_text_cell_is_neutralised():
     pr = PullRequestFactory.build(title="ok", github_pr_id=1, ai_tools_detected=["=evil()"], jira_key="@cmd")
     row = format_export_row(pr=pr, author_name="-Mallory")
     assert (row[2], row[11], row[12]) == ("'-Mallory", "'=evil()", "'@cmd")
-
-
-@pytest.mark.django_db
-def test_rows_follow_the_filters_and_list_order(team, other_team):
-    """All matching PRs (no paging), newest merge first, other teams' PRs never included; no header row."""
-    alice = TeamMemberFactory(team=team, display_name="Alice")
-    PullRequestFactory(team=team, author=alice, title="older", is_ai_assisted=True,
-                       merged_at=dt.datetime(2026, 11, 17, tzinfo=UTC))
-    PullRequestFactory(team=team, author=alice, title="newer", is_ai_assisted=True,
-                       merged_at=dt.datetime(2026, 11, 19, tzinfo=UTC))
-    PullRequestFactory(team=team, author=alice, title="not ai", is_ai_assisted=False)
-    PullRequestFactory(team=other_team, title="theirs", is_ai_assisted=True)
-
-    rows = list(iter_pr_export_rows(team=team, filters=PRFilters(is_ai_assisted=True)))
-
-    assert [(row[0], row[2]) for row in rows] == [("newer", "Alice"), ("older", "Alice")]
-
-
-@pytest.mark.django_db
-def test_pr_without_author_has_empty_author_cell(team):
-    """A PR whose author is unknown (null) exports an empty Author cell."""
-    PullRequestFactory(team=team, author=None, title="orphan")
-    [row] = iter_pr_export_rows(team=team, filters=PRFilters())
-    assert (row[0], row[2]) == ("orphan", "")
-
-
-def _team_with_prs(count: int, *, authorless: int = 0):
-    team = TeamFactory()
-    author = TeamMemberFactory(team=team)
-    PullRequestFactory.create_batch(count, team=team, author=author)
-    PullRequestFactory.create_batch(authorless, team=team, author=None)
-    return team
-
-
-@pytest.mark.django_db
-def test_query_count_is_one_plus_one_per_pr_with_author(django_assert_num_queries):
-    """The legacy N+1: one query for the PRs, then one author lookup per PR that has an author.
-
-    3 PRs -> 4 queries, 12 PRs -> 13; PRs without author add rows but no query.
-    """
-    small, large = _team_with_prs(3, authorless=2), _team_with_prs(12)
-    with django_assert_num_queries(4):
-        assert len(list(iter_pr_export_rows(team=small, filters=PRFilters()))) == 5
-    with django_assert_num_queries(13):
-        assert len(list(iter_pr_export_rows(team=large, filters=PRFilters()))) == 12
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from apps.metrics.models import PullRequest
 from apps.metrics.services.pr_list import PAGE_SIZE, PRFilterForm, PRFilters, filter_pull_requests, get_pr_page
 from tests.factories import PRReviewFactory, PullRequestFactory, TeamFactory, TeamMemberFactory
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(day: int, hour: int = 12, minute: int = 0) -> dt.datetime:

@@ -1,4 +1,10 @@
-"""Weekly per-member aggregation (legacy reference implementation)."""
+"""Weekly per-member aggregation (legacy reference implementation).
+
+The pair metrics.weekly_aggregation is tested on both sides by its contract suite
+(tests/metrics/contracts/test_weekly_aggregation.py). Kept here: the hand-built week,
+whose review answered this week on a PR merged the week before is not in the contract,
+and previous_iso_week_start.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +14,17 @@ from decimal import Decimal
 import pytest
 
 from apps.metrics.models import PullRequest, WeeklyMetrics
-from apps.metrics.services import weekly_aggregation
 from apps.metrics.services.weekly_aggregation import previous_iso_week_start
 from apps.metrics.services.weekly_aggregation.legacy import aggregate_team_weekly_metrics
-from shadow import pairs as registry
 from tests.factories import (
     CommitFactory,
     PRSurveyFactory,
     PRSurveyReviewFactory,
     PullRequestFactory,
-    TeamFactory,
     TeamMemberFactory,
-    WeeklyMetricsFactory,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WEEK = dt.date(2026, 11, 16)  # a Monday
 
 
@@ -69,13 +71,6 @@ def stored(member) -> dict:
     """The stored WeeklyMetrics row in the shape the service returns."""
     row = WeeklyMetrics.objects.get(member=member, week_start=WEEK)
     return {"member_id": row.member_id, "week_start": row.week_start, **{f: getattr(row, f) for f in METRIC_FIELDS}}
-
-
-def test_entry_point_is_the_pair_around_legacy():
-    """The package entry point is the metrics.weekly_aggregation pair, with this function as its legacy side."""
-    entry_point = weekly_aggregation.aggregate_team_weekly_metrics
-    assert entry_point is registry.get("metrics.weekly_aggregation")
-    assert entry_point.legacy is aggregate_team_weekly_metrics
 
 
 @pytest.mark.django_db
@@ -152,153 +147,6 @@ def test_every_field_from_a_hand_built_week(team):
     assert stored(alice) == alice_row
     assert stored(bob) == bob_row
     assert WeeklyMetrics.objects.filter(team=team).count() == 2
-
-
-@pytest.mark.django_db
-def test_empty_team_returns_no_rows(team):
-    """A team without members stores and returns nothing."""
-    assert aggregate_team_weekly_metrics(team=team, week_start=WEEK) == []
-    assert WeeklyMetrics.objects.count() == 0
-
-
-@pytest.mark.django_db
-def test_single_member_without_activity_gets_a_zero_row(team):
-    """An active member with nothing in the week still gets a row: counts 0, averages and accuracy None."""
-    member = TeamMemberFactory(team=team)
-    assert aggregate_team_weekly_metrics(team=team, week_start=WEEK) == [empty_row(member.id)]
-    assert stored(member) == empty_row(member.id)
-
-
-@pytest.mark.django_db
-def test_inactive_member_gets_no_row_and_their_old_row_is_kept(team):
-    """Inactive members are skipped; a row stored for them earlier is neither updated nor deleted."""
-    active = TeamMemberFactory(team=team)
-    inactive = TeamMemberFactory(team=team, is_active=False)
-    PullRequestFactory(team=team, author=inactive, merged_at=at(18))
-    old_row = WeeklyMetricsFactory(team=team, member=inactive, week_start=WEEK, prs_merged=7)
-
-    rows = aggregate_team_weekly_metrics(team=team, week_start=WEEK)
-
-    assert [row["member_id"] for row in rows] == [active.id]
-    old_row.refresh_from_db()
-    assert old_row.prs_merged == 7
-    assert WeeklyMetrics.objects.filter(team=team, week_start=WEEK).count() == 2
-
-
-@pytest.mark.django_db
-def test_member_with_merged_prs_but_no_surveys(team):
-    """Without surveys: surveys_completed and ai_assisted_prs are 0 and avg_quality_rating is None."""
-    member = TeamMemberFactory(team=team)
-    PullRequestFactory(team=team, author=member, merged_at=at(18), cycle_time_hours=Decimal("24.00"),
-                       review_time_hours=Decimal("4.00"), additions=30, deletions=10, is_ai_assisted=True)
-
-    [row] = aggregate_team_weekly_metrics(team=team, week_start=WEEK)
-
-    assert row == {
-        **empty_row(member.id),
-        "prs_merged": 1,
-        "avg_cycle_time_hours": Decimal("24.00"),
-        "avg_review_time_hours": Decimal("4.00"),
-        "lines_added": 30,
-        "lines_removed": 10,
-    }
-
-
-@pytest.mark.django_db
-def test_week_bounds_are_team_local_monday_midnights():
-    """In Europe/Berlin (UTC+1 in November) the week is 2026-11-15 23:00 UTC (in) to 2026-11-22 23:00 UTC (out)."""
-    team = TeamFactory(timezone="Europe/Berlin")
-    member = TeamMemberFactory(team=team)
-    PullRequestFactory(team=team, author=member, merged_at=dt.datetime(2026, 11, 15, 22, 59, 59, tzinfo=UTC))
-    PullRequestFactory(team=team, author=member, merged_at=dt.datetime(2026, 11, 15, 23, 0, tzinfo=UTC))
-    PullRequestFactory(team=team, author=member, merged_at=dt.datetime(2026, 11, 22, 22, 59, 59, tzinfo=UTC))
-    PullRequestFactory(team=team, author=member, merged_at=dt.datetime(2026, 11, 22, 23, 0, tzinfo=UTC))
-    CommitFactory(team=team, author=member, committed_at=dt.datetime(2026, 11, 15, 23, 0, tzinfo=UTC))
-    CommitFactory(team=team, author=member, committed_at=dt.datetime(2026, 11, 22, 23, 0, tzinfo=UTC))
-
-    [row] = aggregate_team_weekly_metrics(team=team, week_start=WEEK)
-
-    assert row["prs_merged"] == 2
-    assert row["commits_count"] == 1
-
-
-@pytest.mark.django_db
-def test_rerun_updates_rows_in_place(team):
-    """Running the same week again overwrites the member's row instead of adding a second one."""
-    member = TeamMemberFactory(team=team)
-    PullRequestFactory(team=team, author=member, merged_at=at(17))
-    aggregate_team_weekly_metrics(team=team, week_start=WEEK)
-    PullRequestFactory(team=team, author=member, merged_at=at(18))
-
-    [row] = aggregate_team_weekly_metrics(team=team, week_start=WEEK)
-
-    assert row["prs_merged"] == 2
-    assert WeeklyMetrics.objects.filter(member=member).count() == 1
-    assert stored(member)["prs_merged"] == 2
-
-
-@pytest.mark.django_db
-def test_other_teams_data_is_never_counted(team, other_team):
-    """Rows of another team, even ones wrongly pointing at this team's member, do not count; its members get no row."""
-    member = TeamMemberFactory(team=team)
-    foreign_member = TeamMemberFactory(team=other_team)
-    PullRequestFactory(team=other_team, author=foreign_member, merged_at=at(18))
-    foreign_pr = PullRequestFactory(team=other_team, author=member, merged_at=at(18))
-    PRSurveyReviewFactory(survey=PRSurveyFactory(pull_request=foreign_pr), reviewer=member, responded_at=at(18))
-    CommitFactory(team=other_team, author=member, committed_at=at(18))
-
-    rows = aggregate_team_weekly_metrics(team=team, week_start=WEEK)
-
-    assert rows == [empty_row(member.id)]
-    assert WeeklyMetrics.objects.filter(team=other_team).count() == 0
-
-
-@pytest.mark.django_db
-def test_non_monday_raises(team):
-    """A week_start that is not a Monday is rejected before anything is written."""
-    TeamMemberFactory(team=team)
-    with pytest.raises(ValueError, match=r"week_start must be a Monday, got 2026-11-18 \(Wednesday\)"):
-        aggregate_team_weekly_metrics(team=team, week_start=dt.date(2026, 11, 18))
-    assert WeeklyMetrics.objects.count() == 0
-
-
-def _team_with_active_members(count: int):
-    team = TeamFactory()
-    for member in TeamMemberFactory.create_batch(count, team=team):
-        PullRequestFactory(team=team, author=member, merged_at=at(18))
-        CommitFactory(team=team, author=member, committed_at=at(18))
-    TeamMemberFactory(team=team, is_active=False)
-    return team
-
-
-@pytest.mark.django_db
-def test_query_count_grows_linearly_with_members(django_assert_num_queries):
-    """The legacy shape: per active member five aggregates plus an update_or_create.
-
-    First run (rows created): 3 members -> 36 queries, 9 members -> 102. That is
-    3 fixed (savepoint, member list, release) + 11 per member (5 aggregates;
-    savepoint, SELECT ... FOR UPDATE, savepoint, INSERT, two releases).
-    """
-    small, large = _team_with_active_members(3), _team_with_active_members(9)
-    with django_assert_num_queries(36):
-        aggregate_team_weekly_metrics(team=small, week_start=WEEK)
-    with django_assert_num_queries(102):
-        aggregate_team_weekly_metrics(team=large, week_start=WEEK)
-
-
-@pytest.mark.django_db
-def test_query_count_on_rerun(django_assert_num_queries):
-    """Rerun (rows updated): 3 members -> 30 queries, 9 members -> 84.
-
-    3 fixed + 9 per member (5 aggregates; savepoint, SELECT ... FOR UPDATE, UPDATE, release).
-    """
-    small, large = _team_with_active_members(3), _team_with_active_members(9)
-    aggregate_team_weekly_metrics(team=small, week_start=WEEK)
-    aggregate_team_weekly_metrics(team=large, week_start=WEEK)
-    with django_assert_num_queries(30):
-        aggregate_team_weekly_metrics(team=small, week_start=WEEK)
-    with django_assert_num_queries(84):
-        aggregate_team_weekly_metrics(team=large, week_start=WEEK)
 
 
 @pytest.mark.parametrize(
