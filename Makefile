@@ -7,6 +7,9 @@ DEMO_PORT ?= 8000
 STUB_PORT ?= 8765
 STUB_ROOT := .data/github-stub
 SIZE ?= S
+# Every target here is for a developer's machine: debug on, with its development secret key.
+# Production runs gunicorn with DJANGO_SECRET_KEY set and debug off (the default; see the README).
+export DJANGO_DEBUG ?= true
 
 .PHONY: install test demo check clean bench
 

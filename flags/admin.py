@@ -184,7 +184,8 @@ def run_team_action(
             else:
                 modeladmin.message_user(
                     request,
-                    f"{action.verb}d {', '.join(flag.name for flag in selected)} for {team_slugs(teams)}.",
+                    f"{action.verb}d {', '.join(flag.name for flag in selected)} for {team_slugs(teams)}. "
+                    + services.reach_note(),
                     messages.SUCCESS,
                 )
                 return None
@@ -429,6 +430,7 @@ class FlagAdmin(WaffleFlagAdmin):
             # As services.get_or_create_flag: rollout flags give nobody special treatment.
             obj.superusers = False
         super().save_model(request, obj, form, change)
+        self.message_user(request, services.reach_note(), messages.INFO)
 
     def changeform_view(
         self,

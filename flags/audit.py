@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from apps.teams.models import Team
-from flags.models import Flag, FlagAudit, decide
+from flags.models import Flag, FlagAudit
+from flags.rules import decide
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import models
+from django.db import models, transaction
 from django.db.models import OuterRef
 from waffle.models import AbstractUserFlag
-from waffle.utils import get_cache, keyfmt
 
-from flags.percent import team_in_percentage
 from flags.registry import ROLLOUT_FLAGS
+from flags.store import STORE, generation_name, next_version
 from flags.tracking import record_evaluation
 from tformance import generations
 
@@ -18,45 +16,6 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from apps.teams.models import Team
-
-# Per flag: (ids of teams listed on, ids of teams blocked), cached beside waffle's own flag entry.
-TEAM_IDS_CACHE_KEY = "flag:%s:team-ids"
-
-
-def generation_name(flag_name: str) -> str:
-    return f"flag:{flag_name}"
-
-
-def decide(
-    *, flag_name: str, everyone: bool | None, percent: Decimal | None, team_id: int | None, listed: bool, blocked: bool
-) -> bool:
-    """Whether a rollout flag is on for one team. Precedence, strongest first:
-
-    everyone = False (kill switch) → off; no team → everyone's value;
-    team blocked (per-team rollback) → off; everyone = True → on;
-    team listed → on; team inside the team percentage → on; else off.
-    """
-    if everyone is False:
-        return False
-    if team_id is None:
-        return bool(everyone)
-    if blocked:
-        return False
-    if everyone:
-        return True
-    return listed or team_in_percentage(flag_name, team_id, percent)
-
-
-def describe_flag_mode(everyone: bool | None, percent: Decimal | None) -> str:
-    """The flag-wide part of its state, for the audit log and `rollout status`."""
-    if everyone is False:
-        return "off for everyone (killed)"
-    if everyone is True:
-        return "on for everyone"
-    if percent:
-        return f"listed teams + {percent}% of teams"
-    return "listed teams only"
-
 
 class Flag(AbstractUserFlag):
     """waffle's flag with per-team switches (WAFFLE_FLAG_MODEL = "flags.Flag").
@@ -75,6 +34,8 @@ class Flag(AbstractUserFlag):
         related_name="blocked_flags",
         help_text="Off for these teams whatever the percentage or everyone says (per-team rollback).",
     )
+    # Grows on every change of the row or its team lists (a database sequence): what processes re-check.
+    version = models.BigIntegerField(default=0, editable=False)
 
     # Set by flags.signals before a save, for that save's audit entry (not a field).
     _flags_previous_mode: str | None
@@ -107,7 +68,11 @@ class Flag(AbstractUserFlag):
         super().flush()
 
     def mark_changed(self) -> None:
+        """Record a change: a new version in this transaction, this process's copy expired on commit."""
+        if self.pk:
+            next_version(self.pk)
         generations.changed(generation_name(self.name))
+        transaction.on_commit(STORE.expire)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
@@ -117,21 +82,6 @@ class Flag(AbstractUserFlag):
         result = super().delete(*args, **kwargs)
         self.mark_changed()
         return result
-
-    def team_id_sets(self) -> tuple[frozenset[int], frozenset[int]]:
-        """(listed team ids, blocked team ids), from the cache when warm."""
-        if not self.pk:
-            return frozenset(), frozenset()
-        usable = generations.cache_usable(generation_name(self.name))
-        cache = get_cache()
-        key = generations.stamped(keyfmt(TEAM_IDS_CACHE_KEY, self.name), generation_name(self.name))
-        cached: tuple[frozenset[int], frozenset[int]] | None = cache.get(key) if usable else None
-        if cached is not None:
-            return cached
-        value = self.team_id_sets_from_db()
-        if usable:
-            cache.add(key, value)
-        return value
 
     def team_id_sets_from_db(self) -> tuple[frozenset[int], frozenset[int]]:
         """(listed team ids, blocked team ids) as stored now: one query, both lists, no join between them."""
@@ -153,19 +103,9 @@ class Flag(AbstractUserFlag):
     # --- evaluation --------------------------------------------------------------
 
     def is_on_for_team(self, team: Team | None) -> bool:
-        if not self.pk:
-            return False
-        team_id = getattr(team, "pk", None)
-        if self.everyone is False or team_id is None:
-            return decide(
-                flag_name=self.name, everyone=self.everyone, percent=self.percent,
-                team_id=team_id, listed=False, blocked=False,
-            )
-        listed, blocked = self.team_id_sets()
-        return decide(
-            flag_name=self.name, everyone=self.everyone, percent=self.percent,
-            team_id=team_id, listed=team_id in listed, blocked=team_id in blocked,
-        )
+        """As this process's flag store has it (not this instance's fields, which waffle may have cached)."""
+        state = STORE.state(self.name)
+        return state is not None and state.is_on(getattr(team, "pk", None))
 
     def is_active(self, request: HttpRequest, read_only: bool = False) -> bool | None:
         """waffle's entry point (flag_is_active, template tags): rollout flags answer for request.team."""

@@ -16,13 +16,23 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from apps.teams.models import Team
-from flags import extensions
+from flags import conf, extensions
 from flags.audit import attributed_to
 from flags.errors import FlagError, GateRefusedError, UnknownTeamError
-from flags.models import Flag, decide
+from flags.models import Flag
 from flags.registry import ROLLOUT_FLAGS
+from flags.rules import decide
 
 FORCED_PREFIX = "FORCED past readiness gate"
+
+
+def reach_note() -> str:
+    """When a committed change reaches every process: there is no fast path to miss (flags/store.py)."""
+    bound = conf.max_stale_seconds()
+    return (
+        f"This process serves the change now; every other process within {bound:g} s "
+        "(FLAGS_MAX_STALE_SECONDS), whatever the cache server does."
+    )
 # An unknown-team message lists at most this many valid slugs.
 TEAMS_LISTED = 20
 

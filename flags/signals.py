@@ -10,7 +10,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 
 from flags import audit
 from flags.audit import by_flag, effective_states, team_slugs, write_entry
-from flags.models import Flag, describe_flag_mode
+from flags.models import Flag
+from flags.rules import describe_flag_mode
 
 
 def flag_mode(everyone: bool | None, percent: Decimal | None) -> str:

@@ -19,8 +19,9 @@ from django.utils import timezone
 from apps.teams.models import Team
 from flags import extensions
 from flags.audit import on_off
-from flags.models import Flag, FlagAudit, decide, describe_flag_mode
+from flags.models import Flag, FlagAudit
 from flags.registry import ROLLOUT_FLAGS
+from flags.rules import decide, describe_flag_mode
 
 # Shown for "nothing recorded" in text output (JSON uses null).
 BLANK = "—"

@@ -1,8 +1,9 @@
 """Admin for the shadow app: sampling rates (editable), evidence and mismatch records (read-only).
 
 The admin is staff-only (Django's admin site sends anyone else to its login
-page). A saved or deleted rate takes effect at once: the SamplingRate
-signals clear the pair's cached rates. ShadowRecords show the unredacted
+page). A saved or deleted rate takes effect in this process at once (the
+SamplingRate signals clear the pair's cached rates) and in every other
+within FLAGS_MAX_STALE_SECONDS; each is written to the flags' audit log. ShadowRecords show the unredacted
 differences, which is why they live behind the staff-only admin and console.
 """
 
@@ -13,14 +14,18 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from flags.audit import user_actor
-from shadow import pairs
+from shadow import pairs, sampling
 from shadow.evidence import bucket_bound, percentile
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
 from tformance.admin import ReadOnlyAdmin
+
+ADMIN_REASON = "changed in the admin"
 
 if TYPE_CHECKING:
     # Generic in the stubs only: Django's form and admin classes cannot be subscripted at run time.
@@ -66,7 +71,26 @@ class SamplingRateAdmin(SamplingRateModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: SamplingRate, form: SamplingRateForm, change: bool) -> None:
         obj.updated_by = user_actor(request.user)
-        super().save_model(request, obj, form, change)
+        before = form.initial.get("rate") if change else None
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            sampling.record_rate_change(
+                pair_name=obj.pair_name, team=obj.team, actor=obj.updated_by, reason=ADMIN_REASON,
+                before=before, after=obj.rate,
+            )
+
+    def delete_model(self, request: HttpRequest, obj: SamplingRate) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            sampling.record_rate_change(
+                pair_name=obj.pair_name, team=obj.team, actor=user_actor(request.user), reason=ADMIN_REASON,
+                before=obj.rate, after=None,
+            )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SamplingRate]) -> None:
+        # The bulk delete action: one audit entry per rate, as for a single delete.
+        for row in queryset.select_related("team"):
+            self.delete_model(request, row)
 
 
 def p50(histogram: list[int], buckets: Sequence[float]) -> str:

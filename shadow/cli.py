@@ -1,7 +1,7 @@
 """The shadow app's operator surface on the `rollout` command, and its evidence columns in `rollout status`.
 
     rollout verify PAIR --team SLUG [--runs N] [--noise]
-    rollout shadow PAIR [--rate R] [--team SLUG]
+    rollout shadow PAIR [--rate R [--reason TEXT]] [--team SLUG]
 
 Hooked into flags through flags.extensions (see register(), called from
 ShadowConfig.ready), so flags never imports this package. Exit status: 0
@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.teams.models import Team
 from flags import extensions
 from flags.audit import cli_actor
-from flags.services import resolve_teams
+from flags.services import reach_note, resolve_teams
 from flags.status import format_table, format_time
 from shadow import conf, pairs, sampling
 from shadow.errors import UnknownPairError
@@ -239,6 +239,7 @@ def shadow_arguments(parser: CommandParser) -> None:
     pair_argument(parser)
     parser.add_argument("--rate", help="set the share of calls compared, 0 to 1 (without it: show the rates)")
     parser.add_argument("--team", metavar="SLUG", help="only this team (default: all teams)")
+    parser.add_argument("--reason", default="", help="why; recorded in the audit log (`rollout history`)")
 
 
 def run_shadow(command: BaseCommand, options: dict[str, Any]) -> None:
@@ -250,10 +251,11 @@ def run_shadow(command: BaseCommand, options: dict[str, Any]) -> None:
         return
     rate = parse_rate(options["rate"])
     before = sampling.rate_for(pair.name, team)
-    sampling.set_rate(pair_name=pair.name, rate=rate, team=team, actor=cli_actor())
+    sampling.set_rate(pair_name=pair.name, rate=rate, team=team, actor=cli_actor(), reason=options["reason"])
     command.stdout.write(command.style.SUCCESS(
         f"{pair.name}: sampling rate for {scope} set to {format_rate(rate)} (was {format_rate(before)})"
     ))
+    command.stdout.write(reach_note())
 
 
 def show_rates(command: BaseCommand, pair: Pair[Any, Any], team: Team | None) -> None:

@@ -44,7 +44,9 @@ def env_overrides(parsers: dict[str, Callable[[str], Any]]) -> dict[str, Any]:
     return {name: parse(os.environ[name]) for name, parse in parsers.items() if os.environ.get(name, "").strip()}
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: a debug page shows settings and tracebacks to whoever hits an error.
+# `make demo`, `make test` and the other make targets turn it on for a developer's machine.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -115,34 +117,35 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# An unreachable Redis makes cache reads miss and writes vanish, never fail a request.
-DJANGO_REDIS_IGNORE_EXCEPTIONS = True
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-# How long a process may answer a flag from its cache. With Redis every change
-# clears the shared entry at once, so this only bounds memory; with the
-# local-memory cache other processes cannot be told, so it bounds staleness.
-FLAGS_CACHE_SECONDS = env_float("FLAGS_CACHE_SECONDS", 3600.0 if REDIS_URL else 5.0)
+# Redis is a cache that cannot hurt (tformance/redis_cache.py): a hung server costs at most this long per
+# call, a failing one is skipped for REDIS_BREAKER_SECONDS, and warned about once per interval.
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.25)
+REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 1.0)
+REDIS_WARN_INTERVAL_SECONDS = env_float("REDIS_WARN_INTERVAL_SECONDS", 60.0)
+# Rollout flags never go through Redis (flags/store.py): each process keeps its own copy, re-checked
+# against PostgreSQL. The "flags" cache is local memory in every process, for waffle and sampling rates.
+FLAGS_LOCAL_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tformance-flags"}
 if REDIS_URL:
-    def redis_cache(prefix: str, timeout: float | None = 300) -> dict:
-        return {
-            "BACKEND": "django_redis.cache.RedisCache",
+    CACHES = {
+        "default": {
+            "BACKEND": "tformance.redis_cache.GuardedRedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-            "TIMEOUT": timeout,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        }
-
-    CACHES = {"default": redis_cache("tformance"), "flags": redis_cache("tformance-flags", FLAGS_CACHE_SECONDS)}
+            "KEY_PREFIX": "tformance",
+            "TIMEOUT": 300,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+            },
+        },
+        "flags": FLAGS_LOCAL_CACHE,
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tformance"},
-        "flags": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "tformance-flags",
-            "TIMEOUT": FLAGS_CACHE_SECONDS,
-        },
+        "flags": FLAGS_LOCAL_CACHE,
     }
     CELERY_BROKER_URL = "memory://"
     # Without a broker, tasks run in-process at call time.
@@ -186,7 +189,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # --- Flags ---------------------------------------------------------------------
 # FLAGS_* defaults live in flags/conf.py, SHADOW_* defaults in shadow/conf.py:
 # each is written once there, and set here only when the environment sets it.
-globals().update(env_overrides({"FLAGS_RAISE_ON_UNKNOWN": parse_bool, "FLAGS_PERCENT_SALT": str}))
+globals().update(env_overrides({
+    "FLAGS_RAISE_ON_UNKNOWN": parse_bool, "FLAGS_PERCENT_SALT": str, "FLAGS_MAX_STALE_SECONDS": float,
+}))
 WAFFLE_FLAG_MODEL = "flags.Flag"
 WAFFLE_CACHE_NAME = "flags"
 WAFFLE_CREATE_MISSING_FLAGS = False

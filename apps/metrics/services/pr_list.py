@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 from django.core.paginator import Paginator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import QueryDict
 
@@ -92,6 +93,14 @@ class PRFilters:
         return query
 
 
+# Dates outside these years are typing mistakes, and the far ones overflow the team-local day bounds.
+EARLIEST_DATE, LATEST_DATE = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+SANE_DATES = [
+    MinValueValidator(EARLIEST_DATE, message=f"Dates from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()} only."),
+    MaxValueValidator(LATEST_DATE, message=f"Dates from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()} only."),
+]
+
+
 class _MemberChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: TeamMember) -> str:
         return obj.display_name
@@ -145,12 +154,14 @@ class PRFilterForm(forms.Form):
         label="Created from",
         required=False,
         input_formats=[DATE_FORMAT],
+        validators=SANE_DATES,
         error_messages={"invalid": "Enter the start date as YYYY-MM-DD (a real calendar date)."},
     )
     date_to = forms.DateField(
         label="Created to",
         required=False,
         input_formats=[DATE_FORMAT],
+        validators=SANE_DATES,
         error_messages={"invalid": "Enter the end date as YYYY-MM-DD (a real calendar date)."},
     )
 

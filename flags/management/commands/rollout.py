@@ -3,8 +3,8 @@
     rollout status [--json] [--team SLUG …]
     rollout enable FLAG (--team SLUG … | --percent N | --everyone) [--force] [--reason TEXT]
     rollout disable FLAG --team SLUG … [--reason TEXT]
-    rollout kill FLAG [--reason TEXT]
-    rollout restore FLAG [--force] [--reason TEXT]
+    rollout kill FLAG --reason TEXT
+    rollout restore FLAG --reason TEXT [--force]
     rollout history FLAG [--json]
 
 Every change goes through flags.services, so it is atomic and audited as
@@ -68,8 +68,11 @@ def add_flag_argument(parser: CommandParser) -> None:
     parser.add_argument("flag", help=f"a registered flag: {', '.join(ROLLOUT_FLAGS.names())}")
 
 
-def add_reason_argument(parser: CommandParser) -> None:
-    parser.add_argument("--reason", default="", help="why; recorded in the audit log")
+def add_reason_argument(parser: CommandParser, *, required: bool = False) -> None:
+    if required:
+        parser.add_argument("--reason", required=True, help="why (required); recorded in the audit log")
+    else:
+        parser.add_argument("--reason", default="", help="why; recorded in the audit log")
 
 
 def add_team_argument(parser: _ActionsContainer, *, required: bool = False, help_text: str) -> None:
@@ -89,6 +92,7 @@ def change_teams(
     (after,) = flag_statuses(teams=teams, flag_names=[name])
     for old, new in zip(before.teams, after.teams):
         command.stdout.write(command.style.SUCCESS(f"{name}: {new.state} for {new.slug} (was {old.state})"))
+    command.stdout.write(services.reach_note())
     if wanted_on and after.everyone is False:
         command.stdout.write(command.style.WARNING(
             f"{name} is {after.mode}, which overrides the team list; "
@@ -135,6 +139,7 @@ def change_mode(command: BaseCommand, *, name: str, write: Callable[[], Flag]) -
     command.stdout.write(command.style.SUCCESS(
         f"{name}: {after.mode} ({was}); on for {after.on_count} of {len(after.teams)} teams"
     ))
+    command.stdout.write(services.reach_note())
 
 
 # --- sub-commands --------------------------------------------------------------------
@@ -207,30 +212,38 @@ def run_disable(command: BaseCommand, options: dict[str, Any]) -> None:
     change_teams(command, name=name, teams=teams, write=write, wanted_on=False)
 
 
-def mode_arguments(parser: CommandParser) -> None:
+def kill_arguments(parser: CommandParser) -> None:
     add_flag_argument(parser)
-    add_reason_argument(parser)
+    # Switching a path off for everyone is the biggest change there is: its audit entry says why.
+    add_reason_argument(parser, required=True)
 
 
 def restore_arguments(parser: CommandParser) -> None:
-    mode_arguments(parser)
+    kill_arguments(parser)
     add_force_argument(parser)
+
+
+def required_reason(options: dict[str, Any]) -> str:
+    reason: str = options["reason"]
+    if not reason.strip():
+        raise FlagError("--reason must say why: it is recorded in the audit log")
+    return reason
 
 
 def run_kill(command: BaseCommand, options: dict[str, Any]) -> None:
     name = ROLLOUT_FLAGS.get(options["flag"]).name
-    write = partial(services.set_everyone, name=name, everyone=False, actor=cli_actor(), reason=options["reason"])
+    reason = required_reason(options)
+    write = partial(services.set_everyone, name=name, everyone=False, actor=cli_actor(), reason=reason)
     change_mode(command, name=name, write=write)
 
 
 def run_restore(command: BaseCommand, options: dict[str, Any]) -> None:
     name = ROLLOUT_FLAGS.get(options["flag"]).name
+    reason = required_reason(options)
     check_force(options)
 
     def change(force: bool) -> None:
-        write = partial(
-            services.set_everyone, name=name, everyone=None, actor=cli_actor(), reason=options["reason"], force=force
-        )
+        write = partial(services.set_everyone, name=name, everyone=None, actor=cli_actor(), reason=reason, force=force)
         change_mode(command, name=name, write=write)
 
     gated(command, name=name, options=options, not_done="not restored", change=change)
@@ -258,7 +271,7 @@ SUBCOMMANDS: dict[str, SubCommand] = {
     "status": SubCommand("each flag's state for each team, and who changed it last", status_arguments, run_status),
     "enable": SubCommand("turn a flag on for teams, a percentage of teams, or everyone", enable_arguments, run_enable),
     "disable": SubCommand("roll teams back: off for them whatever the percentage says", disable_arguments, run_disable),
-    "kill": SubCommand("turn a flag off for every team (the kill switch)", mode_arguments, run_kill),
+    "kill": SubCommand("turn a flag off for every team (the kill switch)", kill_arguments, run_kill),
     "restore": SubCommand("undo kill or --everyone: per-team rules apply again", restore_arguments, run_restore),
     "history": SubCommand("a flag's audit log, oldest first", history_arguments, run_history),
 }

@@ -161,7 +161,7 @@ def sync_copilot_metrics(*, team: Team, day: dt.date) -> CopilotSyncSummary:
         _record_run(integration, status=GitHubIntegration.SyncStatus.FAILED, error=str(exc))
         raise
 
-    records, problems = parse_usage_records(raw_records)
+    records, problems = parse_usage_records(raw_records, report_day=day)
     for problem in problems:
         logger.warning(
             "Copilot report for team %s (org %s) on %s: skipped %s", team.slug, integration.org_slug, day, problem

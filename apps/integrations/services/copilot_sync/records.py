@@ -39,7 +39,9 @@ class CopilotUsageRecord:
     accepted: int
 
 
-def parse_usage_records(raw_records: Iterable[Any]) -> tuple[list[CopilotUsageRecord], list[str]]:
+def parse_usage_records(
+    raw_records: Iterable[Any], *, report_day: dt.date | None = None
+) -> tuple[list[CopilotUsageRecord], list[str]]:
     """Split raw report records into valid `CopilotUsageRecord`s and problem messages.
 
     Records are numbered from 1 in report order. A record is rejected, with one
@@ -51,6 +53,8 @@ def parse_usage_records(raw_records: Iterable[Any]) -> tuple[list[CopilotUsageRe
       included), negative, or above 2^31-1;
     - its acceptance rate is above 999.99 % (accepted more than ~10× shown),
       which the stored percentage cannot hold; accepted > shown is otherwise fine;
+    - its `day` is not `report_day` (when given): a users-1-day report speaks
+      for its own day only, and must never overwrite another day's stored row;
     - it repeats the `user_login` and `day` of an earlier valid record (the
       first one wins, so a report never writes one row twice).
 
@@ -65,6 +69,9 @@ def parse_usage_records(raw_records: Iterable[Any]) -> tuple[list[CopilotUsageRe
         record, problem = _parse_one(raw)
         if problem is not None:
             problems.append(f"record {number}: {problem}")
+            continue
+        if report_day is not None and record.day != report_day:
+            problems.append(f"record {number}: day is not the report's day ({report_day.isoformat()}), skipped")
             continue
         key = (record.login, record.day)
         if key in first_seen:
