@@ -28,14 +28,18 @@ def clear_caches() -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_caches():
-    """Each test starts with empty caches (shared Redis in CI, local memory otherwise)."""
+    """Each test starts with empty caches (shared Redis in CI, local memory otherwise) and no flag states."""
+    from flags.store import STORE
     from tformance.generations import forget_uncommitted
 
     clear_caches()
     forget_uncommitted()
+    # Each test has its own flag rows: no flag state read in another test may answer here.
+    STORE.forget()
     yield
     clear_caches()
     forget_uncommitted()
+    STORE.forget()
 
 
 @pytest.fixture(autouse=True)
