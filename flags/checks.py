@@ -64,6 +64,9 @@ def check_flag_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs
     errors: list[Error] = []
     if not isinstance(conf.raise_on_unknown(), bool):
         errors.append(Error("FLAGS_RAISE_ON_UNKNOWN must be True or False", id="flags.E002"))
+    stale = conf.get("FLAGS_MAX_STALE_SECONDS")
+    if isinstance(stale, bool) or not isinstance(stale, (int, float)) or not 0 < stale <= 3600:
+        errors.append(Error("FLAGS_MAX_STALE_SECONDS must be a number of seconds above 0, at most 3600", id="flags.E006"))
     salt = conf.percent_salt()
     if not isinstance(salt, str) or not salt:
         errors.append(Error("FLAGS_PERCENT_SALT must be a non-empty string", id="flags.E003"))

@@ -133,3 +133,12 @@ def test_every_change_moves_the_version_forward(flag, team):
     versions.append(type(flag).objects.get(pk=flag.pk).version)
 
     assert versions == sorted(set(versions))
+
+
+@pytest.mark.parametrize("value", [0, -1, "5", True, 7200])
+def test_the_bound_must_be_a_sensible_number_of_seconds(settings, value):
+    from flags.checks import check_flag_settings
+
+    settings.FLAGS_MAX_STALE_SECONDS = value
+
+    assert [error.id for error in check_flag_settings()] == ["flags.E006"]
