@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib import messages
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -19,6 +20,11 @@ pytestmark = pytest.mark.django_db
 FLAG = "metrics.team_breakdown"
 TEAM_ACTION_TEMPLATE = "admin/flags/flag/team_action.html"
 SETUP = "system:test-setup"
+# What every change says about when it reaches every process (FLAGS_MAX_STALE_SECONDS defaults to 5).
+REACHED = (
+    "This process serves the change now; every other process within 5 s (FLAGS_MAX_STALE_SECONDS), "
+    "whatever the cache server does."
+)
 
 
 def flags_url() -> str:
@@ -156,7 +162,7 @@ def test_enabling_for_teams_turns_the_flag_on_for_them_only_and_audits_it(admin_
     assert flags.is_enabled(FLAG, team=team) is True
     assert flags.is_enabled(FLAG, team=other_team) is False
     assert team_entries(FLAG) == [("acme", "user:admin", "Pilot with Acme", "off", "on")]
-    assert messages_of(response) == ["Enabled metrics.team_breakdown for acme."]
+    assert messages_of(response) == [f"Enabled metrics.team_breakdown for acme. {REACHED}"]
 
 
 def test_one_confirmation_enables_every_selected_flag(admin_client, flag, team, other_team):
@@ -187,13 +193,13 @@ def test_disabling_for_a_team_wins_over_the_percentage(admin_client, flag, setti
     assert flag.percent == Decimal("50.0")
     assert [team.slug for team in flag.blocked_teams.all()] == ["inside"]
     assert team_entries(FLAG) == [("inside", "user:admin", "Rollback: slow page", "on", "off")]
-    assert messages_of(response) == ["Disabled metrics.team_breakdown for inside."]
+    assert messages_of(response) == [f"Disabled metrics.team_breakdown for inside. {REACHED}"]
 
 
-def test_the_next_evaluation_after_an_action_sees_the_change_even_with_a_warm_cache(
+def test_the_next_evaluation_after_an_action_sees_the_change_even_with_a_warm_copy(
     admin_client, django_assert_num_queries, flag, team
 ):
-    """is_enabled answers from the cache once warm; the admin action flushes it, so the next answer is new."""
+    """is_enabled answers from the process's copy once warm; after the admin action the next answer is the new state."""
     assert flags.is_enabled(FLAG, team=team) is False
     with django_assert_num_queries(0):
         assert flags.is_enabled(FLAG, team=team) is False
@@ -291,13 +297,19 @@ def test_changing_the_percentage_in_the_change_form_is_audited_to_the_user(admin
 
 
 def test_the_kill_switch_in_the_change_form_is_audited_and_seen_at_once(admin_client, flag, team):
-    """everyone = No turns the flag off for every team, including listed ones, at the next evaluation."""
+    """everyone = No turns the flag off for every team, including listed ones, at the next evaluation.
+
+    The page also says when every other process serves the change (an INFO message).
+    """
     services.enable_for_teams(name=FLAG, teams=[team], actor=SETUP)
     assert flags.is_enabled(FLAG, team=team) is True
 
-    admin_client.post(change_url(flag), change_form_data(flag, everyone="false"))
+    response = admin_client.post(change_url(flag), change_form_data(flag, everyone="false"))
 
     assert flags.is_enabled(FLAG, team=team) is False
+    assert [
+        message.message for message in get_messages(response.wsgi_request) if message.level == messages.INFO
+    ] == [REACHED]
     assert list(FlagAudit.objects.filter(actor="user:admin").values_list("team_id", "before", "after")) == [
         (None, "listed teams only", "off for everyone (killed)")
     ]

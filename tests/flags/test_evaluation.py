@@ -143,7 +143,7 @@ def test_unknown_flag_logs_and_answers_off_in_production(settings, team_a, caplo
 
 
 def test_cold_evaluation_reads_two_rows_and_warm_reads_none(on_for_a, team_a, django_assert_num_queries):
-    """Cold: the flag and its team lists (one query each); warm: no query at all."""
+    """Cold: the flags' versions, then the flag with its team lists (one query each); warm: no query at all."""
     with django_assert_num_queries(2):
         flags.is_enabled(on_for_a.name, team=team_a)
     with django_assert_num_queries(0):
@@ -151,7 +151,7 @@ def test_cold_evaluation_reads_two_rows_and_warm_reads_none(on_for_a, team_a, dj
 
 
 def test_warm_evaluation_of_many_teams_makes_no_query(on_for_a, django_assert_num_queries):
-    """The team lists are cached per flag, not per team."""
+    """The process's copy holds the flag's team lists per flag, not per team."""
     teams = TeamFactory.create_batch(20)
     flags.is_enabled(on_for_a.name, team=teams[0])
     with django_assert_num_queries(0):
@@ -160,21 +160,21 @@ def test_warm_evaluation_of_many_teams_makes_no_query(on_for_a, django_assert_nu
 
 
 def test_teams_add_in_code_takes_effect_on_the_next_call(on_for_a, team_b):
-    """flag.teams.add() clears the cached lists at once."""
+    """flag.teams.add() gives the flag a new version and is seen at once by the connection that made it."""
     assert flags.is_enabled(on_for_a.name, team=team_b) is False
     on_for_a.teams.add(team_b)
     assert flags.is_enabled(on_for_a.name, team=team_b) is True
 
 
 def test_reverse_relation_change_takes_effect_too(on_for_a, team_a):
-    """team.flags.remove(flag) (the other side of the many-to-many) also clears the cache."""
+    """team.flags.remove(flag) (the other side of the many-to-many) is seen at once too."""
     assert flags.is_enabled(on_for_a.name, team=team_a) is True
     team_a.flags.remove(on_for_a)
     assert flags.is_enabled(on_for_a.name, team=team_a) is False
 
 
 def test_saving_the_flag_takes_effect_on_the_next_call(on_for_a, team_a):
-    """A save (kill switch here) clears waffle's cached flag at once, not only on commit."""
+    """A save (kill switch here) is seen at once by its own connection, not only on commit."""
     assert flags.is_enabled(on_for_a.name, team=team_a) is True
     flag = Flag.objects.get(pk=on_for_a.pk)
     flag.everyone = False
@@ -269,7 +269,7 @@ def test_readers_see_old_or_new_state_while_a_writer_flips(rollout_flag):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_change_never_reaches_the_cache(rollout_flag):
+def test_a_rolled_back_change_never_reaches_the_process_copy(rollout_flag):
     """Inside a transaction the change is seen by its own connection only; rolled back, the old answer stays."""
     team = TeamFactory()
     flag = FlagFactory(name=rollout_flag, everyone=None, superusers=False)
@@ -286,7 +286,7 @@ def test_a_rolled_back_change_never_reaches_the_cache(rollout_flag):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_committed_change_is_seen_once_the_transaction_commits(rollout_flag, django_assert_num_queries):
-    """The generation moves on commit, so the warm cache gives way to the committed state."""
+    """The commit expires this process's copy, so the warm copy gives way to the committed state."""
     team = TeamFactory()
     flag = FlagFactory(name=rollout_flag, everyone=None, superusers=False)
     assert flags.is_enabled(rollout_flag, team=team) is False

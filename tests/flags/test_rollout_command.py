@@ -27,6 +27,11 @@ ACTOR = f"cli:{getpass.getuser()}"
 # Team ids whose stable buckets for FLAG put one inside 25 % and one outside it.
 IN_QUARTER_ID = 900002
 OUT_OF_QUARTER_ID = 900001
+# The line every change ends with: when the change reaches every process (FLAGS_MAX_STALE_SECONDS defaults to 5).
+REACHED = (
+    "This process serves the change now; every other process within 5 s (FLAGS_MAX_STALE_SECONDS), "
+    "whatever the cache server does.\n"
+)
 
 
 def audit_rows(name: str = FLAG) -> list[tuple]:
@@ -203,12 +208,12 @@ def test_status_before_any_row_exists_takes_three_queries_too(team, django_asser
 
 
 def test_enable_for_a_team_turns_the_flag_on_for_that_team_only_and_audits_it(team, other_team):
-    """enable --team: on for the listed team at the next evaluation (cache warmed before), audited with the reason."""
+    """enable --team: on for the listed team at the next evaluation (copy warmed before), audited with the reason."""
     assert flags.is_enabled(FLAG, team=team) is False
 
     output = rollout("enable", FLAG, "--team", "acme", "--reason", "pilot team")
 
-    assert output == f"{FLAG}: on for acme (was off)\n"
+    assert output == f"{FLAG}: on for acme (was off)\n" + REACHED
     assert flags.is_enabled(FLAG, team=team) is True
     assert flags.is_enabled(FLAG, team=other_team) is False
     assert audit_rows() == [
@@ -221,7 +226,7 @@ def test_enable_for_several_teams_reports_each(team, other_team):
     """Repeating --team lists every team given; a repeated slug counts once."""
     output = rollout("enable", FLAG, "--team", "globex", "--team", "acme", "--team", "globex")
 
-    assert output == f"{FLAG}: on for globex (was off)\n{FLAG}: on for acme (was off)\n"
+    assert output == f"{FLAG}: on for globex (was off)\n{FLAG}: on for acme (was off)\n" + REACHED
     assert (flags.is_enabled(FLAG, team=team), flags.is_enabled(FLAG, team=other_team)) == (True, True)
 
 
@@ -232,7 +237,7 @@ def test_enable_by_percentage_turns_the_flag_on_for_the_teams_inside_it(quarter_
 
     output = rollout("enable", FLAG, "--percent", "25", "--reason", "quarter")
 
-    assert output == f"{FLAG}: listed teams + 25.0% of teams (was listed teams only); on for 1 of 2 teams\n"
+    assert output == f"{FLAG}: listed teams + 25.0% of teams (was listed teams only); on for 1 of 2 teams\n" + REACHED
     assert flags.is_enabled(FLAG, team=inside) is True
     assert flags.is_enabled(FLAG, team=outside) is False
     assert audit_rows() == [
@@ -247,7 +252,7 @@ def test_enable_for_everyone_turns_the_flag_on_for_every_team(team, other_team):
 
     output = rollout("enable", FLAG, "--everyone", "--reason", "done")
 
-    assert output == f"{FLAG}: on for everyone (was listed teams only); on for 2 of 2 teams\n"
+    assert output == f"{FLAG}: on for everyone (was listed teams only); on for 2 of 2 teams\n" + REACHED
     assert (flags.is_enabled(FLAG, team=team), flags.is_enabled(FLAG, team=other_team)) == (True, True)
     assert audit_rows()[-1] == ("", "listed teams only", "on for everyone", ACTOR, "done")
 
@@ -269,7 +274,7 @@ def test_disable_turns_off_a_team_that_the_percentage_includes(quarter_teams):
 
     output = rollout("disable", FLAG, "--team", "inside", "--reason", "errors on the dashboard")
 
-    assert output == f"{FLAG}: off for inside (was on)\n"
+    assert output == f"{FLAG}: off for inside (was on)\n" + REACHED
     assert flags.is_enabled(FLAG, team=inside) is False
     assert flags.is_enabled(FLAG, team=outside) is False
     assert audit_rows()[-1] == ("inside", "on", "off", ACTOR, "errors on the dashboard")
@@ -282,7 +287,7 @@ def test_disable_turns_off_a_listed_team(team, other_team):
 
     output = rollout("disable", FLAG, "--team", "acme")
 
-    assert output == f"{FLAG}: off for acme (was on)\n"
+    assert output == f"{FLAG}: off for acme (was on)\n" + REACHED
     assert (flags.is_enabled(FLAG, team=team), flags.is_enabled(FLAG, team=other_team)) == (False, True)
     assert audit_rows()[-1] == ("acme", "on", "off", ACTOR, "")
 
@@ -294,12 +299,12 @@ def test_kill_wins_over_listed_teams_and_restore_brings_them_back(team, other_te
 
     killed = rollout("kill", FLAG, "--reason", "incident 42")
 
-    assert killed == f"{FLAG}: off for everyone (killed) (was listed teams only); on for 0 of 2 teams\n"
+    assert killed == f"{FLAG}: off for everyone (killed) (was listed teams only); on for 0 of 2 teams\n" + REACHED
     assert flags.is_enabled(FLAG, team=team) is False
 
     restored = rollout("restore", FLAG, "--reason", "fixed")
 
-    assert restored == f"{FLAG}: listed teams only (was off for everyone (killed)); on for 1 of 2 teams\n"
+    assert restored == f"{FLAG}: listed teams only (was off for everyone (killed)); on for 1 of 2 teams\n" + REACHED
     assert (flags.is_enabled(FLAG, team=team), flags.is_enabled(FLAG, team=other_team)) == (True, False)
     assert audit_rows()[-2:] == [
         ("", "listed teams only", "off for everyone (killed)", ACTOR, "incident 42"),
@@ -313,10 +318,10 @@ def test_restore_undoes_everyone_on(team, other_team):
     services.set_everyone(name=FLAG, everyone=True, actor="user:bob")
     assert flags.is_enabled(FLAG, team=team) is True
 
-    rollout("restore", FLAG)
+    rollout("restore", FLAG, "--reason", "back to the pilot teams")
 
     assert (flags.is_enabled(FLAG, team=team), flags.is_enabled(FLAG, team=other_team)) == (False, True)
-    assert audit_rows()[-1] == ("", "on for everyone", "listed teams only", ACTOR, "")
+    assert audit_rows()[-1] == ("", "on for everyone", "listed teams only", ACTOR, "back to the pilot teams")
 
 
 def test_enabling_a_team_of_a_killed_flag_lists_it_and_says_the_kill_still_holds(team):
@@ -327,11 +332,12 @@ def test_enabling_a_team_of_a_killed_flag_lists_it_and_says_the_kill_still_holds
 
     assert output == (
         f"{FLAG}: off for acme (was off)\n"
-        f"{FLAG} is off for everyone (killed), which overrides the team list; "
+        + REACHED
+        + f"{FLAG} is off for everyone (killed), which overrides the team list; "
         f"`manage.py rollout restore {FLAG}` applies per-team rules again\n"
     )
     assert flags.is_enabled(FLAG, team=team) is False
-    rollout("restore", FLAG)
+    rollout("restore", FLAG, "--reason", "incident over")
     assert flags.is_enabled(FLAG, team=team) is True
 
 
@@ -339,7 +345,9 @@ def test_a_mode_change_that_changes_nothing_says_unchanged(team):
     """Restoring a flag that was never killed reports the mode as unchanged."""
     services.set_everyone(name=FLAG, everyone=None, actor="user:bob")
 
-    assert rollout("restore", FLAG) == f"{FLAG}: listed teams only (unchanged); on for 0 of 1 teams\n"
+    assert rollout("restore", FLAG, "--reason", "never killed") == (
+        f"{FLAG}: listed teams only (unchanged); on for 0 of 1 teams\n" + REACHED
+    )
 
 
 def test_commands_work_on_a_test_only_flag(rollout_flag, team):
@@ -435,8 +443,8 @@ def test_history_takes_one_query(team, django_assert_num_queries):
         (["enable", "no.such.flag", "--team", "acme"], "Unknown rollout flag 'no.such.flag'; registered flags: "),
         (["enable", "no.such.flag", "--percent", "10"], "Unknown rollout flag 'no.such.flag'; registered flags: "),
         (["disable", "no.such.flag", "--team", "acme"], "Unknown rollout flag 'no.such.flag'; registered flags: "),
-        (["kill", "no.such.flag"], "Unknown rollout flag 'no.such.flag'; registered flags: "),
-        (["restore", "no.such.flag"], "Unknown rollout flag 'no.such.flag'; registered flags: "),
+        (["kill", "no.such.flag", "--reason", "incident"], "Unknown rollout flag 'no.such.flag'; registered flags: "),
+        (["restore", "no.such.flag", "--reason", "fixed"], "Unknown rollout flag 'no.such.flag'; registered flags: "),
         (["history", "no.such.flag"], "Unknown rollout flag 'no.such.flag'; registered flags: "),
         (["enable", FLAG, "--team", "acme", "--team", "nope"], "Unknown team 'nope'; teams: acme, globex"),
         (["disable", FLAG, "--team", "nope"], "Unknown team 'nope'; teams: acme, globex"),
@@ -466,7 +474,7 @@ def test_bad_input_exits_with_status_2_and_changes_nothing(args, message, team, 
 
 def test_unknown_flag_message_lists_every_registered_flag():
     """The message names each registered flag."""
-    error = rollout_error("kill", "metrics.nope")
+    error = rollout_error("kill", "metrics.nope", "--reason", "incident")
 
     assert str(error) == f"Unknown rollout flag 'metrics.nope'; registered flags: {', '.join(ROLLOUT_FLAGS.names())}"
 

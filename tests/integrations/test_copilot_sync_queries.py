@@ -7,8 +7,9 @@ every row is new, 2 + 5 when every row exists. Kept here: what an unmatched
 login costs, and the full syncs through the orchestrator.
 
 The full syncs call the `integrations.copilot_sync` pair with its flag off
-(legacy serves) and sampling off; with cold caches the rollout decision reads
-the flag and the pair's sampling rates (2 queries).
+(legacy serves) and sampling off; with a cold flag store and cache the
+rollout decision reads the flags' versions (the flag has no row, so there is
+no state to read) and the pair's sampling rates (2 queries).
 """
 
 from __future__ import annotations

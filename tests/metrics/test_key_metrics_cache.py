@@ -248,13 +248,20 @@ def test_seed_demo_invalidates_each_seeded_team_on_commit(django_capture_on_comm
 
 @pytest.fixture
 def redis_down(settings):
-    """The default cache is Redis on a closed port: every cache call fails (and is ignored)."""
+    """The default cache is Redis as production configures it, on a closed port: every cache call fails (ignored).
+
+    The guarded backend (tformance/redis_cache.py) is what ignores the errors, as it does in production.
+    """
     settings.CACHES = {
         **settings.CACHES,
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "tformance.redis_cache.GuardedRedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 0.25,
+                "SOCKET_TIMEOUT": 0.25,
+            },
         },
     }
 
@@ -264,7 +271,7 @@ def test_redis_down_computes_every_read(team, redis_down, django_assert_num_quer
     merged_pr(team, cycle="10.00")
     merged_pr(team, cycle="20.01")
 
-    assert type(caches["default"]).__name__ == "RedisCache"
+    assert type(caches["default"]).__name__ == "GuardedRedisCache"
     with django_assert_num_queries(2):
         first = optimized.get_key_metrics_with_previous(team=team, start_date=START, end_date=END)
     with django_assert_num_queries(2):

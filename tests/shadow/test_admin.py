@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from flags.models import FlagAudit
 from shadow import sampling
 from shadow.models import MS_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
 from tests.factories import DailyEvidenceFactory, SamplingRateFactory, ShadowRecordFactory, UserFactory
@@ -34,11 +35,19 @@ def url(model: str, view: str, *args) -> str:
     return reverse(f"admin:shadow_{model}_{view}", args=args)
 
 
+def rate_entries() -> list[tuple]:
+    """(scope, before, after, actor, reason) of the pair's audit entries, oldest first."""
+    return [
+        (entry.scope, entry.before, entry.after, entry.actor, entry.reason)
+        for entry in FlagAudit.objects.filter(flag_name=PAIR).order_by("created_at", "id")
+    ]
+
+
 # --- sampling rates ---------------------------------------------------------------------------
 
 
 def test_adding_a_rate_records_the_user_and_applies_at_once(admin_client, pair, team):
-    """A rate added in the admin is stored with updated_by "user:<name>" and the warm cache sees it at once."""
+    """A rate added in the admin is stored with updated_by "user:<name>", audited, and the warm cache sees it at once."""
     assert sampling.rate_for(PAIR, team) == 0.01
 
     response = admin_client.post(url("samplingrate", "add"), {"pair_name": PAIR, "team": team.pk, "rate": "0.5"})
@@ -47,11 +56,12 @@ def test_adding_a_rate_records_the_user_and_applies_at_once(admin_client, pair, 
     assert list(SamplingRate.objects.values_list("pair_name", "team", "rate", "updated_by")) == [
         (PAIR, team.pk, Decimal("0.5000"), "user:admin")
     ]
+    assert rate_entries() == [("acme", "sampling default", "sampling 0.5", "user:admin", "changed in the admin")]
     assert sampling.rate_for(PAIR, team) == 0.5
 
 
 def test_changing_a_rate_records_the_user_and_applies_at_once(admin_client, pair, team, other_team):
-    """Editing the all-teams rate: the new value for every team without its own, attributed to the editor."""
+    """Editing the all-teams rate: the new value for every team without its own, attributed to the editor and audited."""
     row = SamplingRateFactory(pair_name=PAIR, team=None, rate=Decimal("0.2"))
     assert sampling.rate_for(PAIR, other_team) == 0.2
 
@@ -60,17 +70,19 @@ def test_changing_a_rate_records_the_user_and_applies_at_once(admin_client, pair
     row.refresh_from_db()
     assert response.status_code == 302
     assert (row.rate, row.updated_by) == (Decimal("0.0500"), "user:admin")
+    assert rate_entries() == [("all", "sampling 0.2", "sampling 0.05", "user:admin", "changed in the admin")]
     assert sampling.rate_for(PAIR, other_team) == 0.05
 
 
 def test_deleting_a_rate_falls_back_at_once(admin_client, pair, team):
-    """Deleting the team's rate: the default applies from the next call."""
+    """Deleting the team's rate: the default applies from the next call; the deletion is audited."""
     row = SamplingRateFactory(pair_name=PAIR, team=team, rate=Decimal("1"))
     assert sampling.rate_for(PAIR, team) == 1.0
 
     response = admin_client.post(url("samplingrate", "delete", row.pk), {"post": "yes"})
 
     assert response.status_code == 302
+    assert rate_entries() == [("acme", "sampling 1", "sampling default", "user:admin", "changed in the admin")]
     assert sampling.rate_for(PAIR, team) == 0.01
 
 
@@ -89,6 +101,7 @@ def test_an_unregistered_pair_or_a_rate_outside_0_to_1_is_refused(admin_client, 
     assert response.status_code == 200
     assert error in response.content.decode()
     assert SamplingRate.objects.count() == 0
+    assert FlagAudit.objects.count() == 0
 
 
 # --- read-only evidence and records -----------------------------------------------------------

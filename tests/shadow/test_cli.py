@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from flags.models import FlagAudit
 from shadow import sampling
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
 from tests.factories import DailyEvidenceFactory, SamplingRateFactory, TeamFactory
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.django_db
 
 PAIR = "test.pair"
 ACTOR = f"cli:{getpass.getuser()}"
+# The line a rate change ends with: when it reaches every process (FLAGS_MAX_STALE_SECONDS defaults to 5).
+REACHED = (
+    "This process serves the change now; every other process within 5 s (FLAGS_MAX_STALE_SECONDS), "
+    "whatever the cache server does.\n"
+)
 
 
 def table(output: str) -> list[list[str]]:
@@ -300,7 +306,7 @@ def test_shadow_rate_sets_the_rate_for_all_teams_at_once(rates_pair, team):
 
     output = rollout("shadow", PAIR, "--rate", "0.25")
 
-    assert output == f"{PAIR}: sampling rate for all teams set to 0.25 (was 0.01)\n"
+    assert output == f"{PAIR}: sampling rate for all teams set to 0.25 (was 0.01)\n" + REACHED
     assert list(SamplingRate.objects.values_list("team", "rate", "updated_by")) == [(None, Decimal("0.2500"), ACTOR)]
     assert sampling.rate_for(PAIR, team) == 0.25
 
@@ -309,7 +315,7 @@ def test_shadow_rate_for_one_team_leaves_the_others_alone(rates_pair, team, othe
     """--team acme --rate 1: acme is sampled on every call, globex keeps the default."""
     output = rollout("shadow", PAIR, "--team", "acme", "--rate", "1")
 
-    assert output == f"{PAIR}: sampling rate for acme set to 1 (was 0.01)\n"
+    assert output == f"{PAIR}: sampling rate for acme set to 1 (was 0.01)\n" + REACHED
     assert (sampling.rate_for(PAIR, team), sampling.rate_for(PAIR, other_team)) == (1.0, 0.01)
     assert sampling.should_sample(PAIR, team) is True
 
@@ -354,11 +360,12 @@ def test_shadow_for_one_team_says_where_its_rate_comes_from(rates_pair, team, ot
     ],
 )
 def test_a_bad_rate_exits_2_and_stores_nothing(rates_pair, rate, message):
-    """Out of range, not a number, or finer than the stored precision: exit status 2, nothing stored."""
+    """Out of range, not a number, or finer than the stored precision: exit status 2, nothing stored or audited."""
     error, _ = rollout_failure("shadow", PAIR, "--rate", rate)
 
     assert (error.returncode, str(error)) == (2, message)
     assert SamplingRate.objects.count() == 0
+    assert FlagAudit.objects.count() == 0
 
 
 # --- unknown names ------------------------------------------------------------------------

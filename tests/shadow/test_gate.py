@@ -30,6 +30,11 @@ pytestmark = pytest.mark.django_db
 PAIR = "test.pair"
 ACTOR = f"cli:{getpass.getuser()}"
 SETUP = "system:test-setup"
+# The line a change ends with: when it reaches every process (FLAGS_MAX_STALE_SECONDS defaults to 5).
+REACHED = (
+    "This process serves the change now; every other process within 5 s (FLAGS_MAX_STALE_SECONDS), "
+    "whatever the cache server does.\n"
+)
 
 
 def legacy_total(*, team, n: int = 1) -> dict:
@@ -121,7 +126,7 @@ def test_enable_goes_through_when_the_evidence_is_clean(pair, team):
 
     output = rollout("enable", PAIR, "--team", "acme", "--reason", "evidence is clean")
 
-    assert output == f"{PAIR}: on for acme (was off)\n"
+    assert output == f"{PAIR}: on for acme (was off)\n" + REACHED
     assert flags.is_enabled(PAIR, team=team) is True
     assert team_entries() == [("acme", ACTOR, "off", "on", "evidence is clean")]
 
@@ -169,6 +174,7 @@ def test_force_with_a_reason_goes_past_the_gate_and_is_audited_as_forced(pair, t
         f"{PAIR}: FORCED past the readiness gate, which refused:\n"
         "  acme: 4 of 5 comparisons in the last 7 days\n"
         f"{PAIR}: on for acme (was off)\n"
+        + REACHED
     )
     assert flags.is_enabled(PAIR, team=team) is True
     assert team_entries() == [(
@@ -192,7 +198,7 @@ def test_disabling_is_never_gated(pair, team):
     """The rollback needs no evidence: disable works with none."""
     services.enable_for_teams(name=PAIR, teams=[team], actor=SETUP, reason="setup", force=True)
 
-    assert rollout("disable", PAIR, "--team", "acme") == f"{PAIR}: off for acme (was on)\n"
+    assert rollout("disable", PAIR, "--team", "acme") == f"{PAIR}: off for acme (was on)\n" + REACHED
     assert flags.is_enabled(PAIR, team=team) is False
 
 
@@ -201,7 +207,7 @@ def test_a_flag_without_a_pair_is_not_gated(pair, team):
     with ROLLOUT_FLAGS.temporarily(RolloutFlag("test.unpaired", "Test-only flag without a pair", owner="tests")):
         output = rollout("enable", "test.unpaired", "--team", "acme")
 
-        assert output == "test.unpaired: on for acme (was off)\n"
+        assert output == "test.unpaired: on for acme (was off)\n" + REACHED
         assert flags.is_enabled("test.unpaired", team=team) is True
 
 

@@ -34,6 +34,11 @@ ACTOR = f"cli:{getpass.getuser()}"
 SETUP = "system:test-setup"
 NO_EVIDENCE = "0 of 3 comparisons in the last 7 days"
 FORCED = "FORCED past readiness gate"
+# The line a change ends with: when it reaches every process (FLAGS_MAX_STALE_SECONDS defaults to 5).
+REACHED = (
+    "This process serves the change now; every other process within 5 s (FLAGS_MAX_STALE_SECONDS), "
+    "whatever the cache server does.\n"
+)
 
 
 def legacy_total(*, team, n: int = 1) -> dict:
@@ -335,12 +340,12 @@ def test_restore_after_everyone_on_is_never_gated(flag, team, other_team):
 
 @pytest.mark.parametrize("team_count", [2, 6])
 def test_the_kill_switch_is_never_gated_and_reads_no_teams_or_evidence(flag, team_count, django_assert_num_queries):
-    """Everyone on (forced), then killed without evidence: six queries at any size (savepoint, locked row read,
-    previous mode, update, audit entry, release), none of them for teams or evidence."""
+    """Everyone on (forced), then killed without evidence: seven queries at any size (savepoint, locked row read,
+    previous mode, update, audit entry, new version, release), none of them for teams or evidence."""
     teams = [TeamFactory() for _ in range(team_count)]
     services.set_everyone(name=PAIR, everyone=True, actor=SETUP, reason="launch", force=True)
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         services.set_everyone(name=PAIR, everyone=False, actor=SETUP, reason="incident")
 
     assert on_for() == []
@@ -359,12 +364,12 @@ def test_disabling_a_team_that_everyone_on_covers_is_never_gated(flag, team, oth
 
 
 @pytest.mark.parametrize("team_count", [2, 6])
-def test_everyone_on_with_clean_evidence_takes_eight_queries_at_any_size(flag, team_count, django_assert_num_queries):
+def test_everyone_on_with_clean_evidence_takes_nine_queries_at_any_size(flag, team_count, django_assert_num_queries):
     """Savepoint, locked row read, all teams with their list places, the evidence, previous mode, update, audit entry,
-    release: eight, whatever the number of teams."""
+    new version, release: nine, whatever the number of teams."""
     evidence_rows(*[TeamFactory() for _ in range(team_count)])
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         services.set_everyone(name=PAIR, everyone=True, actor=SETUP, reason="evidence is clean")
 
     assert len(on_for()) == team_count
@@ -431,6 +436,7 @@ def test_cli_enable_everyone_forced_warns_and_is_audited_as_forced(flag, team):
         f"{PAIR}: FORCED past the readiness gate, which refused:\n"
         f"  acme: {NO_EVIDENCE}\n"
         f"{PAIR}: on for everyone (was listed teams only); on for 1 of 1 teams\n"
+        + REACHED
     )
     assert mode_entries()[-1] == (
         ACTOR, "listed teams only", "on for everyone", f"{FORCED} (acme: {NO_EVIDENCE}): launch day"
@@ -443,7 +449,7 @@ def test_cli_enable_everyone_with_clean_evidence_needs_no_force(flag, team):
 
     output = rollout("enable", PAIR, "--everyone", "--reason", "evidence is clean")
 
-    assert output == f"{PAIR}: on for everyone (was listed teams only); on for 1 of 1 teams\n"
+    assert output == f"{PAIR}: on for everyone (was listed teams only); on for 1 of 1 teams\n" + REACHED
     assert mode_entries()[-1] == (ACTOR, "listed teams only", "on for everyone", "evidence is clean")
 
 
@@ -466,7 +472,7 @@ def test_cli_enable_percent_forced_is_audited_as_forced(flag, bucket_teams):
     output = rollout("enable", PAIR, "--percent", "20", "--force", "--reason", "load test")
 
     assert output.endswith(
-        f"{PAIR}: listed teams + 20.0% of teams (was listed teams only); on for 2 of 3 teams\n"
+        f"{PAIR}: listed teams + 20.0% of teams (was listed teams only); on for 2 of 3 teams\n" + REACHED
     )
     assert mode_entries()[-1][3] == f"{FORCED} (early: {NO_EVIDENCE}; middle: {NO_EVIDENCE}): load test"
 
@@ -492,26 +498,28 @@ def test_cli_restore_forced_brings_the_listed_teams_back_audited_as_forced(kille
         f"{PAIR}: FORCED past the readiness gate, which refused:\n"
         f"  acme: {NO_EVIDENCE}\n"
         f"{PAIR}: listed teams only (was off for everyone (killed)); on for 1 of 2 teams\n"
+        + REACHED
     )
     assert mode_entries()[-1][3] == f"{FORCED} (acme: {NO_EVIDENCE}): fixed upstream"
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "message"),
     [
-        ["enable", PAIR, "--everyone", "--force"],
-        ["enable", PAIR, "--percent", "20", "--force"],
-        ["restore", PAIR, "--force", "--reason", " "],
+        (["enable", PAIR, "--everyone", "--force"], "--force needs a --reason: it is recorded in the audit log"),
+        (["enable", PAIR, "--percent", "20", "--force"], "--force needs a --reason: it is recorded in the audit log"),
+        # restore needs a reason with or without --force, so its own check speaks first.
+        (["restore", PAIR, "--force", "--reason", " "], "--reason must say why: it is recorded in the audit log"),
     ],
     ids=["everyone", "percent", "restore"],
 )
-def test_cli_force_without_a_reason_exits_2_and_changes_nothing(killed_with_acme_listed, args):
+def test_cli_force_without_a_reason_exits_2_and_changes_nothing(killed_with_acme_listed, args, message):
     """--force without a (non-blank) --reason is a usage error on every gated sub-command."""
     audited = FlagAudit.objects.count()
 
     error = rollout_error(*args)
 
-    assert (error.returncode, str(error)) == (2, "--force needs a --reason: it is recorded in the audit log")
+    assert (error.returncode, str(error)) == (2, message)
     assert flag_state() == (False, None, ["acme"], [])
     assert FlagAudit.objects.count() == audited
 
@@ -522,7 +530,7 @@ def test_cli_kill_is_never_gated(flag, team):
 
     output = rollout("kill", PAIR, "--reason", "incident")
 
-    assert output == f"{PAIR}: off for everyone (killed) (was on for everyone); on for 0 of 1 teams\n"
+    assert output == f"{PAIR}: off for everyone (killed) (was on for everyone); on for 0 of 1 teams\n" + REACHED
 
 
 # --- the admin change form -----------------------------------------------------------------------
