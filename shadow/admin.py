@@ -71,12 +71,19 @@ class SamplingRateAdmin(SamplingRateModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: SamplingRate, form: SamplingRateForm, change: bool) -> None:
         obj.updated_by = user_actor(request.user)
-        before = form.initial.get("rate") if change else None
+        old = SamplingRate.objects.select_related("team").filter(pk=obj.pk).first() if change else None
+        moved = old is not None and (old.pair_name, old.team_id) != (obj.pair_name, obj.team_id)
         with transaction.atomic():
             super().save_model(request, obj, form, change)
+            if old is not None and moved:
+                # The row now speaks for another pair or team: its old scope lost its rate.
+                sampling.record_rate_change(
+                    pair_name=old.pair_name, team=old.team, actor=obj.updated_by, reason=ADMIN_REASON,
+                    before=old.rate, after=None,
+                )
             sampling.record_rate_change(
                 pair_name=obj.pair_name, team=obj.team, actor=obj.updated_by, reason=ADMIN_REASON,
-                before=before, after=obj.rate,
+                before=old.rate if old is not None and not moved else None, after=obj.rate,
             )
 
     def delete_model(self, request: HttpRequest, obj: SamplingRate) -> None:

@@ -74,6 +74,18 @@ def test_changing_a_rate_records_the_user_and_applies_at_once(admin_client, pair
     assert sampling.rate_for(PAIR, other_team) == 0.05
 
 
+def test_moving_a_rate_to_another_team_audits_both_scopes(admin_client, pair, team, other_team):
+    """The row now speaks for another team: the old team lost its rate, the new one gained it."""
+    row = SamplingRateFactory(pair_name=PAIR, team=team, rate=Decimal("0.3"))
+
+    admin_client.post(url("samplingrate", "change", row.pk), {"pair_name": PAIR, "team": other_team.pk, "rate": "0.3"})
+
+    assert rate_entries() == [
+        ("acme", "sampling 0.3", "sampling default", "user:admin", "changed in the admin"),
+        ("globex", "sampling default", "sampling 0.3", "user:admin", "changed in the admin"),
+    ]
+
+
 def test_deleting_a_rate_falls_back_at_once(admin_client, pair, team):
     """Deleting the team's rate: the default applies from the next call; the deletion is audited."""
     row = SamplingRateFactory(pair_name=PAIR, team=team, rate=Decimal("1"))
