@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 
 import flags
-from flags.services import disable_for_teams, enable_for_teams
+from flags.services import disable_for_teams, enable_for_teams, set_everyone
 from tests.factories import TeamFactory
 from tests.support.processes import ROOT, database_url
 from tests.support.redis_server import RedisServer, free_port, redis_available
@@ -54,6 +54,8 @@ def worker_env(redis_url: str | None, port: int) -> dict[str, str]:
         "FLAGS_MAX_STALE_SECONDS": str(BOUND),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(WORKERS),
+        # The same three processes throughout: no recycling after N requests while the test counts pids.
+        "GUNICORN_MAX_REQUESTS": "0",
     }
     env.pop("REDIS_URL", None)
     if redis_url:
@@ -140,9 +142,11 @@ def disable_from_a_shell_without_redis(team_slug: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("fault", ["down", "hung", "restarted with old data", "flushed", "changed without redis"])
+@pytest.mark.parametrize(
+    "fault", ["down", "hung", "restarted with old data", "flushed", "changed without redis", "killed while down"]
+)
 def test_a_rollback_reaches_every_worker_within_the_bound(gunicorn, redis_server, fault):
-    """enable → every worker on; fault; disable → every worker off once the bound (+ margin) has passed.
+    """enable → every worker on; fault; disable (or kill) → every worker off once the bound (+ margin) has passed.
 
     While Redis is hung, flag checks stay fast: they never wait on it.
     """
@@ -151,7 +155,7 @@ def test_a_rollback_reaches_every_worker_within_the_bound(gunicorn, redis_server
     probe = Probe(gunicorn, team.slug)
     probe.wait_until_all(on=True, within=BOUND + MARGIN + 5)
 
-    if fault == "down":
+    if fault in ("down", "killed while down"):
         redis_server.kill()
     elif fault == "hung":
         redis_server.hang()
@@ -163,6 +167,8 @@ def test_a_rollback_reaches_every_worker_within_the_bound(gunicorn, redis_server
 
     if fault == "changed without redis":
         disable_from_a_shell_without_redis(team.slug)
+    elif fault == "killed while down":
+        set_everyone(name=FLAG, everyone=False, actor="tests", reason="kill switch")
     else:
         disable_for_teams(name=FLAG, teams=[team], actor="tests", reason="rollback")
     rolled_back_at = time.monotonic()
