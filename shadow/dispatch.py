@@ -29,6 +29,7 @@ ShadowConfig.ready installs call_pair as the pairs' dispatcher.
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator
@@ -42,7 +43,7 @@ from shadow import conf, sampling, testing
 from shadow.codec import encode_call
 from shadow.execution import run_isolated, run_served
 from shadow.judging import judge, judge_and_report, judge_streams, raise_if_mismatch
-from shadow.outcome import LEGACY, OPTIMIZED, SideRun, other_side, same_error
+from shadow.outcome import LEGACY, OPTIMIZED, Comparison, SideRun, other_side, same_error
 from shadow.pairs import Pair
 from shadow.reporters import report_serving_error
 from shadow.streaming import END, FirstDifference, SideStream
@@ -118,17 +119,42 @@ def serve(pair: Pair[Any, Any], kwargs: dict[str, Any], served: str) -> Any:
         return fall_back(pair, kwargs, error, lambda: pair.legacy(**kwargs))
 
 
+def isolated_arguments(pair: Pair[Any, Any], kwargs: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """Each side's own deep copy of the call's arguments (the team included), or None when they cannot be copied.
+
+    Neither side can then change what the other side, or the caller, sees.
+    """
+    try:
+        return {side: copy.deepcopy(kwargs) for side in (LEGACY, OPTIMIZED)}
+    except Exception:
+        logger.warning("Arguments of %s cannot be copied; the call is served without a comparison", pair.name)
+        return None
+
+
 def dual_run(pair: Pair[Any, Any], kwargs: dict[str, Any], served: str) -> Any:
+    own = isolated_arguments(pair, kwargs)
+    if own is None:
+        return serve(pair, kwargs, served)
     shadow = other_side(served)
     # Write pairs run the shadow side first, rolled back, so both sides start from the same rows.
     order = [shadow, served] if pair.writes else random.sample([served, shadow], 2)
     runs: dict[str, SideRun] = {}
     for side in order:
-        runs[side] = run_served(pair, side, kwargs) if side == served else run_isolated(pair, side, kwargs)
-    comparison = judge_and_report(pair, lambda: judge(pair, kwargs, served, runs[LEGACY], runs[OPTIMIZED]))
+        runs[side] = run_served(pair, side, own[side]) if side == served else run_isolated(pair, side, own[side])
+
+    def verdict() -> Comparison:
+        comparison = judge(pair, kwargs, served, runs[LEGACY], runs[OPTIMIZED])
+        if comparison.outcome == "mismatch" and served == OPTIMIZED and not pair.writes:
+            # Legacy is the reference and already answered this very call: the caller gets its answer.
+            comparison.answered_with = LEGACY
+        return comparison
+
+    comparison = judge_and_report(pair, verdict)
 
     served_run = runs[served]
-    if served_run.error is None:
+    if comparison is not None and comparison.answered_with == LEGACY:
+        result = runs[LEGACY].value
+    elif served_run.error is None:
         result = served_run.value
     elif served == LEGACY:
         raise served_run.error
@@ -209,10 +235,14 @@ def optimized_rows(pair: Pair[Any, Any], kwargs: dict[str, Any]) -> Iterator[Any
 
 def lockstep(pair: Pair[Any, Any], kwargs: dict[str, Any], served: str) -> Iterator[Any]:
     """A sampled stream call: the served side's rows, the shadow side advanced one row per served row."""
+    own = isolated_arguments(pair, kwargs)
+    if own is None:
+        yield from serve_stream(pair, kwargs, served)
+        return
     shadow = other_side(served)
     sides = {
-        served: SideStream(pair, served, kwargs, contained=False, guard_first_row=served == OPTIMIZED),
-        shadow: SideStream(pair, shadow, kwargs, contained=True, budget_ms=pair.budget_ms),
+        served: SideStream(pair, served, own[served], contained=False, guard_first_row=served == OPTIMIZED),
+        shadow: SideStream(pair, shadow, own[shadow], contained=True, budget_ms=pair.budget_ms),
     }
     main, other = sides[served], sides[shadow]
     tally = FirstDifference()

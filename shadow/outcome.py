@@ -82,6 +82,8 @@ class Comparison:
     result: ComparisonResult | None = None
     comparator_error: str = ""
     call_arguments: dict[str, Any] = field(default_factory=dict)
+    # "legacy" when optimized served but its answer mismatched, so the caller got legacy's instead.
+    answered_with: str = ""
 
     @property
     def matched(self) -> bool:
@@ -99,6 +101,8 @@ class Comparison:
         parts = [f"{run.side}: {run.error_text}" for run in (self.legacy, self.optimized) if run.failed]
         if self.comparator_error:
             parts.append(self.comparator_error)
+        if self.answered_with == LEGACY:
+            parts.append("served legacy after mismatch")
         return "; ".join(parts)
 
     def runs(self) -> tuple[SideRun, SideRun]:

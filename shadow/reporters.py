@@ -142,6 +142,8 @@ def send_to_sentry(comparison: Comparison) -> None:
         scope.set_tag("shadow.pair", comparison.pair)
         scope.set_tag("team", comparison.team_slug or str(comparison.team_id))
         scope.set_tag("served", comparison.served)
+        if comparison.answered_with:
+            scope.set_tag("shadow.answered", comparison.answered_with)
         scope.set_tag("shadow.outcome", comparison.outcome)
         context: dict[str, Any] = {"measurements": measurements_context(comparison)}
         if comparison.outcome == "mismatch":

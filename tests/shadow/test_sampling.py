@@ -158,17 +158,17 @@ def test_a_fractional_rate_samples_by_chance(make_pair, settings, team):
 def test_once_flipped_on_sampled_calls_still_run_legacy_and_catch_a_wrong_optimized_side(
     make_pair, sample_everything, team
 ):
-    """Optimized serves (its wrong answer reaches the caller), legacy runs as the shadow, the mismatch is recorded."""
+    """Optimized serves, legacy runs as the shadow, the mismatch is recorded, and legacy's answer reaches the caller."""
     pair, log = make_logged_pair(make_pair, legacy={"prs": 4}, optimized={"prs": 5})
     enable_for_teams(name=PAIR, teams=[team], actor="tests", reason="testing the shadow while on", force=True)
 
-    assert pair(team=team) == {"prs": 5}
+    assert pair(team=team) == {"prs": 4}
 
     assert sorted(log) == ["legacy", "optimized"]
     row = DailyEvidence.objects.get(pair_name=PAIR, team=team)
     assert (row.runs, row.mismatches, row.optimized_served_mismatches) == (1, 1, 1)
     record = ShadowRecord.objects.get()
-    assert (record.outcome, record.served) == ("mismatch", "optimized")
+    assert (record.outcome, record.served, record.error) == ("mismatch", "optimized", "served legacy after mismatch")
 
 
 @pytest.mark.django_db

@@ -1,0 +1,41 @@
+"""The shadow never changes what the caller gets: each side runs on its own copy of the arguments,
+and a detected mismatch is answered with legacy's value."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from flags.services import enable_for_teams
+
+pytestmark = pytest.mark.django_db
+
+PAIR = "test.pair"
+
+
+def legacy_values(*, team, values: list[int]) -> dict:
+    return {"team": team.name, "values": list(values)}
+
+
+def meddling_values(*, team, values: list[int]) -> dict:
+    """Changes its arguments in place: sorts the list it was given, renames the team object."""
+    values.sort()
+    team.name = "changed by the shadow"
+    return {"team": team.name, "values": list(values)}
+
+
+@pytest.mark.parametrize("flag_on", [False, True])
+def test_a_side_that_changes_its_arguments_changes_nothing_the_caller_sees(make_pair, sample_everything, team, flag_on):
+    """20 sampled calls in random side order: the caller's list and team object are untouched, every answer legacy's."""
+    random.seed(3)
+    pair = make_pair(PAIR, legacy=legacy_values, optimized=meddling_values)
+    if flag_on:
+        enable_for_teams(name=PAIR, teams=[team], actor="tests", reason="optimized serves", force=True)
+    values = [3, 1, 2]
+
+    answers = [pair(team=team, values=values) for _ in range(20)]
+
+    assert answers == [{"team": "Acme", "values": [3, 1, 2]}] * 20
+    assert values == [3, 1, 2]
+    assert team.name == "Acme"
