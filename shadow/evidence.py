@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from shadow import conf
@@ -161,6 +162,40 @@ def evidence_row(item: Evidence) -> dict[str, Any]:
 
 
 # --- writing: one upsert per sampled call ---------------------------------------------------
+
+# PostgreSQL's "lock_not_available" (lock_timeout) and "query_canceled" (statement_timeout).
+GAVE_UP = {"55P03", "57014"}
+
+
+@contextmanager
+def bounded_write() -> Iterator[None]:
+    """A savepoint (or transaction) whose statements give up after SHADOW_EVIDENCE_TIMEOUT_MS.
+
+    Evidence must never hold a caller up: a locked table or a slow disk makes
+    the write fail fast (see gave_up) instead of waiting. The caller's own
+    timeouts are put back afterwards, also inside its transaction.
+    """
+    limit = f"{int(conf.get('SHADOW_EVIDENCE_TIMEOUT_MS'))}ms"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
+                "set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                [limit, limit],
+            )
+            lock_timeout, statement_timeout, _, _ = cursor.fetchone()
+        yield
+        # Only reached when the block succeeded; after a failure the savepoint's rollback undoes the settings.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                [lock_timeout, statement_timeout],
+            )
+
+
+def gave_up(error: BaseException) -> bool:
+    """Whether an evidence write failed because it would have had to wait (see bounded_write)."""
+    return isinstance(error, DatabaseError) and getattr(error.__cause__, "sqlstate", None) in GAVE_UP
 
 
 @dataclass(frozen=True)

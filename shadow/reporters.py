@@ -8,15 +8,16 @@ in their own savepoint so a failure cannot break the caller's transaction.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import sentry_sdk
-from django.db import transaction
 
+from shadow import conf
 from shadow.codec import describe_call
 from shadow.diff import ComparisonResult
-from shadow.evidence import DayCounters, upsert_day
+from shadow.evidence import DayCounters, bounded_write, gave_up, upsert_day
 from shadow.gate import roll_back_if_needed
 from shadow.models import ShadowRecord
 from shadow.outcome import LEGACY, OPTIMIZED, Comparison
@@ -52,9 +53,37 @@ def report_serving_error(
 def _guarded(what: str, pair_name: str, function: Callable[..., T], *args: Any) -> T | None:
     try:
         return function(*args)
-    except Exception:
-        logger.exception("Shadow reporter could not %s for %s", what, pair_name)
+    except Exception as error:
+        if gave_up(error):
+            DROPPED.count(pair_name)
+        else:
+            logger.exception("Shadow reporter could not %s for %s", what, pair_name)
         return None
+
+
+class DroppedWrites:
+    """Evidence writes that gave up rather than wait: counted per process, logged once per interval."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.total = 0
+        self._since_log = 0
+        self._logged_at: float | None = None
+
+    def count(self, pair_name: str) -> None:
+        self.total += 1
+        self._since_log += 1
+        now = self.clock()
+        if self._logged_at is not None and now - self._logged_at < conf.get("SHADOW_DROPPED_LOG_SECONDS"):
+            return
+        logger.warning(
+            "Shadow evidence dropped: %s writes gave up (the evidence tables were locked or slow), latest for %s",
+            self._since_log, pair_name,
+        )
+        self._logged_at, self._since_log = now, 0
+
+
+DROPPED = DroppedWrites()
 
 
 # --- database -----------------------------------------------------------------------
@@ -68,7 +97,7 @@ def store_comparison(comparison: Comparison) -> DayCounters:
     optimized = comparison.optimized.measurement if not comparison.optimized.failed else None
     # Evidence is per team (team is NOT NULL): a comparison without one is refused by the database.
     team_id = cast(int, comparison.team_id)
-    with transaction.atomic():
+    with bounded_write():
         counters = upsert_day(
             pair_name=comparison.pair,
             team_id=team_id,
@@ -106,7 +135,7 @@ def store_comparison(comparison: Comparison) -> DayCounters:
 def store_serving_error(
     pair_name: str, team_id: int, kwargs: dict[str, Any], error: BaseException, detail: str = "fell back to legacy"
 ) -> DayCounters:
-    with transaction.atomic():
+    with bounded_write():
         counters = upsert_day(pair_name=pair_name, team_id=team_id, errors=1, optimized_errors=1)
         ShadowRecord.objects.create(
             pair_name=pair_name,

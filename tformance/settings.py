@@ -212,6 +212,8 @@ globals().update(env_overrides({
     "SHADOW_RAISE_ON_MISMATCH": parse_bool,
     "SHADOW_MAX_DIFF_LINES": int,
     "SHADOW_DEFERRED_QUEUE": str.strip,
+    "SHADOW_EVIDENCE_TIMEOUT_MS": int,
+    "SHADOW_DROPPED_LOG_SECONDS": float,
 }))
 
 # --- Logging -------------------------------------------------------------------

@@ -39,6 +39,8 @@ def statement_kind(sql: str) -> str:
     for kind in ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "SET LOCAL statement_timeout"):
         if re.match(kind + r"\b", sql):
             return kind
+    if "set_config('lock_timeout'" in sql:
+        return "evidence timeouts"
     if sql.startswith("INSERT INTO "):
         return "INSERT INTO " + sql.split()[2].strip('"')
     # A SELECT: named by its table.
@@ -58,11 +60,11 @@ def warm(team) -> None:
 def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """10 statements, every one accounted for (flag and rates warm, legacy serving):
+    """12 statements, every one accounted for (flag and rates warm, legacy serving):
 
     legacy served:     2 queries
     optimized shadow:  SAVEPOINT, SET LOCAL statement_timeout, 1 query, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT
-    evidence:          SAVEPOINT, the upsert, RELEASE SAVEPOINT
+    evidence:          SAVEPOINT, short timeouts set, the upsert, the caller's timeouts put back, RELEASE SAVEPOINT
     """
     log: list[str] = []
     pair = make_pair(
@@ -71,7 +73,7 @@ def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
     )
     warm(team)
 
-    with django_assert_num_queries(10) as captured:
+    with django_assert_num_queries(12) as captured:
         pair(team=team)
 
     assert Counter(statement_kind(query["sql"]) for query in captured.captured_queries) == {
@@ -80,6 +82,7 @@ def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
         "SET LOCAL statement_timeout": 1,
         "ROLLBACK TO SAVEPOINT": 1,
         "RELEASE SAVEPOINT": 2,
+        "evidence timeouts": 2,
         "INSERT INTO shadow_dailyevidence": 1,
     }
 
@@ -88,7 +91,7 @@ def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
 def test_a_sampled_mismatching_call_adds_one_record_insert(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """A mismatch costs one more statement than a match: the ShadowRecord insert (11 in all)."""
+    """A mismatch costs one more statement than a match: the ShadowRecord insert (13 in all)."""
     log: list[str] = []
     pair = make_pair(
         legacy=Side("legacy", log, value=1, queries=2),
@@ -96,7 +99,7 @@ def test_a_sampled_mismatching_call_adds_one_record_insert(
     )
     warm(team)
 
-    with django_assert_num_queries(11) as captured:
+    with django_assert_num_queries(13) as captured:
         pair(team=team)
 
     kinds = Counter(statement_kind(query["sql"]) for query in captured.captured_queries)
@@ -107,11 +110,11 @@ def test_a_sampled_mismatching_call_adds_one_record_insert(
 def test_a_sampled_call_with_optimized_serving_accounts_for_every_statement(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """12 statements with optimized serving (flag on, warm):
+    """14 statements with optimized serving (flag on, warm):
 
     optimized served:  SAVEPOINT, 1 query, RELEASE SAVEPOINT
     legacy shadow:     SAVEPOINT, SET LOCAL statement_timeout, 2 queries, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT
-    evidence:          SAVEPOINT, the upsert, RELEASE SAVEPOINT
+    evidence:          SAVEPOINT, short timeouts set, the upsert, the caller's timeouts put back, RELEASE SAVEPOINT
     (the guarded-rollback check needs no query below its threshold)
     """
     log: list[str] = []
@@ -121,7 +124,7 @@ def test_a_sampled_call_with_optimized_serving_accounts_for_every_statement(
     )
     warm(team)
 
-    with force_side(PAIR, "optimized"), django_assert_num_queries(12) as captured:
+    with force_side(PAIR, "optimized"), django_assert_num_queries(14) as captured:
         pair(team=team)
 
     assert Counter(statement_kind(query["sql"]) for query in captured.captured_queries) == {
@@ -130,6 +133,7 @@ def test_a_sampled_call_with_optimized_serving_accounts_for_every_statement(
         "SET LOCAL statement_timeout": 1,
         "ROLLBACK TO SAVEPOINT": 1,
         "RELEASE SAVEPOINT": 3,
+        "evidence timeouts": 2,
         "INSERT INTO shadow_dailyevidence": 1,
     }
 
