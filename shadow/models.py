@@ -110,3 +110,25 @@ class ShadowRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} in {self.pair_name} for team {self.team_id}"
+
+
+class FailureTally(models.Model):
+    """Per pair, team and day: mismatches and optimized errors while optimized served.
+
+    The guarded rollback's own count, apart from DailyEvidence, so a rollback
+    never depends on the evidence write succeeding.
+    """
+
+    pair_name = models.CharField(max_length=100)
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    mismatches = models.IntegerField(default=0)
+    errors = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pair_name", "team", "day"], name="failuretally_unique_pair_team_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pair_name} team {self.team_id} {self.day}: {self.mismatches} mismatches, {self.errors} errors"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar, cast
 
 import sentry_sdk
@@ -18,7 +19,7 @@ from shadow import conf
 from shadow.codec import describe_call
 from shadow.diff import ComparisonResult
 from shadow.evidence import DayCounters, bounded_write, gave_up, upsert_day
-from shadow.gate import roll_back_if_needed
+from shadow.gate import count_failure, roll_back_if_needed
 from shadow.models import ShadowRecord
 from shadow.outcome import LEGACY, OPTIMIZED, Comparison
 from shadow.pairs import Pair
@@ -29,10 +30,21 @@ T = TypeVar("T")
 
 
 def report_comparison(pair: Pair[Any, Any], comparison: Comparison) -> None:
-    counters = _guarded("store evidence", pair.name, store_comparison, comparison)
+    _guarded("store evidence", pair.name, store_comparison, comparison)
     _guarded("report to Sentry", pair.name, send_to_sentry, comparison)
-    if counters is not None and comparison.served == OPTIMIZED and comparison.team_id is not None:
-        _guarded("check the guarded rollback", pair.name, roll_back_if_needed, pair.name, comparison.team_id, counters)
+    if comparison.served != OPTIMIZED or comparison.team_id is None:
+        return
+    mismatch = comparison.outcome == "mismatch"
+    if mismatch or (comparison.outcome == "error" and comparison.optimized.error is not None):
+        guard_rollback(pair.name, comparison.team_id, mismatch=mismatch)
+
+
+def guard_rollback(pair_name: str, team_id: int, *, mismatch: bool) -> None:
+    """Count the failure in its own tally, then roll the team back if today's count reached the threshold."""
+    failures = _guarded("count towards the guarded rollback", pair_name, partial(count_failure, mismatch=mismatch),
+                        pair_name, team_id)
+    if failures is not None:
+        _guarded("check the guarded rollback", pair_name, roll_back_if_needed, pair_name, team_id, failures)
 
 
 def report_serving_error(
@@ -44,10 +56,9 @@ def report_serving_error(
     logger.warning("Optimized side of %s raised %s for team %s; %s", pair.name, type(error).__name__, team_id, detail)
     if team_id is None:
         return
-    counters = _guarded("store evidence", pair.name, store_serving_error, pair.name, team_id, kwargs, error, detail)
+    _guarded("store evidence", pair.name, store_serving_error, pair.name, team_id, kwargs, error, detail)
     _guarded("report to Sentry", pair.name, send_serving_error_to_sentry, pair.name, getattr(team, "slug", ""), error)
-    if counters is not None:
-        _guarded("check the guarded rollback", pair.name, roll_back_if_needed, pair.name, team_id, counters)
+    guard_rollback(pair.name, team_id, mismatch=False)
 
 
 def _guarded(what: str, pair_name: str, function: Callable[..., T], *args: Any) -> T | None:

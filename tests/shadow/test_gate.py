@@ -20,8 +20,7 @@ from flags import services
 from flags.errors import FlagError, GateRefusedError
 from flags.models import FlagAudit
 from flags.registry import ROLLOUT_FLAGS, RolloutFlag
-from shadow.evidence import DayCounters
-from shadow.gate import AUTO_ROLLBACK_ACTOR, roll_back_if_needed
+from shadow.gate import AUTO_ROLLBACK_ACTOR, Failures, roll_back_if_needed
 from tests.factories import DailyEvidenceFactory, FlagFactory, TeamFactory
 from tests.support.commands import rollout, rollout_error
 
@@ -441,4 +440,4 @@ def test_a_team_that_no_longer_exists_is_not_rolled_back(make_pair, team):
     gone_id = gone.pk
     gone.delete()
 
-    assert roll_back_if_needed(PAIR, gone_id, DayCounters(9, 0, 9, 0)) is False
+    assert roll_back_if_needed(PAIR, gone_id, Failures(mismatches=9, errors=0)) is False
