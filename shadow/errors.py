@@ -16,3 +16,7 @@ class ShadowMismatchError(ShadowError, AssertionError):
 
 class NotReadyError(ShadowError):
     """The readiness gate refused a flip: the team's evidence is not clean yet."""
+
+
+class ShadowWriteRefused(ShadowError):
+    """The shadow side of a read pair tried to write; it is stopped and recorded as its error."""

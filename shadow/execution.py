@@ -53,7 +53,10 @@ def run_isolated(pair: Pair[Any, Any], side: str, kwargs: dict[str, Any]) -> Sid
         with transaction.atomic():
             with connection.cursor() as cursor:
                 # A single slow statement is cancelled by the server; loops of queries by the meter's deadline.
-                cursor.execute("SET LOCAL statement_timeout = %s", [int(budget_ms)])
+                # A read pair's shadow side cannot write at all: PostgreSQL refuses it, and the savepoint's
+                # rollback ends the read-only mode with it. Write pairs write, and are rolled back.
+                read_only = "" if pair.writes else "; SET LOCAL transaction_read_only = on"
+                cursor.execute(f"SET LOCAL statement_timeout = {int(budget_ms)}{read_only}")
             try:
                 with measured(deadline=deadline) as meter:
                     run.value = function(**kwargs)

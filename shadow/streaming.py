@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -34,7 +35,7 @@ from typing import Any, cast
 from django.db import connection, transaction
 
 from shadow.diff import canonical_key, normalise
-from shadow.errors import ShadowTimeout
+from shadow.errors import ShadowTimeout, ShadowWriteRefused
 from shadow.measure import Execute, Measurement, Meter, ran_out_of_time
 from shadow.outcome import RowDifference, SideRun, StreamSummary
 from shadow.pairs import Pair
@@ -55,6 +56,20 @@ def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# Statements (or row locks) a reading side never needs.
+WRITES = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|CREATE|ALTER|DROP|LOCK|GRANT)\b|\bFOR\s+(UPDATE|SHARE|NO KEY)\b",
+    re.IGNORECASE,
+)
+
+
+def refuse_writes(sql: str) -> None:
+    """The shadow side of a stream (a read pair) may only read."""
+    match = WRITES.search(sql)
+    if match:
+        raise ShadowWriteRefused(f"the shadow side tried to write ({match.group().upper()}); read pairs only read")
+
+
 class StreamMeter(Meter):
     """Counts one side's queries over all its advances; a contained side's statements are isolated one by one.
 
@@ -70,6 +85,7 @@ class StreamMeter(Meter):
         super().__init__(deadline=None)
         self.contained = contained
         self.session_timeout: str | None = None
+        self.session_read_only: str | None = None
         self.savepoint_numbers = itertools.count(1)
 
     def __call__(self, execute: Execute, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
@@ -82,14 +98,23 @@ class StreamMeter(Meter):
         database = context["connection"]
         driver = database.connection
         if self.session_timeout is None:
-            self.session_timeout = driver.execute("SHOW statement_timeout").fetchone()[0]
+            self.session_timeout, self.session_read_only = driver.execute(
+                "SELECT current_setting('statement_timeout'), current_setting('default_transaction_read_only')"
+            ).fetchone()
         timeout, restore = max(1, int(remaining_ms)), _sql_literal(self.session_timeout)
         if database.get_autocommit():
-            driver.execute(f"SET statement_timeout = {timeout}")
+            # Each statement is its own transaction here: a read-only one, so PostgreSQL refuses any write.
+            driver.execute(f"SET statement_timeout = {timeout}; SET default_transaction_read_only = on")
             try:
                 return super().__call__(execute, sql, params, many, context)
             finally:
-                driver.execute(f"SET statement_timeout = {restore}")
+                driver.execute(
+                    f"SET statement_timeout = {restore}; "
+                    f"SET default_transaction_read_only = {_sql_literal(str(self.session_read_only))}"
+                )
+        # Inside the caller's transaction a released savepoint cannot drop read-only mode again (and a
+        # declared cursor needs the release), so writes are refused here, before they are sent.
+        refuse_writes(sql)
         savepoint = f"shadow_stream_{next(self.savepoint_numbers)}"
         driver.execute(f"SAVEPOINT {savepoint}; SET LOCAL statement_timeout = {timeout}")
         try:
@@ -139,6 +164,7 @@ class SideStream:
         wall_start, cpu_start = time.perf_counter(), time.thread_time()
         if self.budget_seconds is not None:
             self.meter.deadline = wall_start + self.budget_seconds - self.wall_seconds
+        marked_for_rollback = connection.needs_rollback
         try:
             with self._first_row_savepoint(), connection.execute_wrapper(self.meter):
                 if not self.started:
@@ -151,6 +177,10 @@ class SideStream:
             if not self.contained:
                 self.run.error = error
                 raise
+            if connection.in_atomic_block:
+                # Every statement of a contained side ran in its own savepoint, rolled back on failure, or was
+                # refused before it was sent: the caller's transaction is intact, whatever the ORM concluded.
+                connection.needs_rollback = marked_for_rollback
             self._record_failure(error)
             return END
         finally:

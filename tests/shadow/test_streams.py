@@ -520,22 +520,40 @@ def test_compare_consumes_both_streams_and_returns_the_first_difference(make_pai
 
 
 @pytest.mark.django_db
-def test_compare_of_equal_streams_matches_and_leaves_no_trace(make_pair, team):
-    """Equal rows: a match with equal summaries; whatever the sides wrote is rolled back."""
+def test_compare_of_equal_streams_matches(make_pair, team):
+    """Equal rows: a match with equal summaries."""
 
-    def writes_then_streams(*, team):
-        TeamMemberFactory(team=team, display_name="Temporary")
+    def streams(*, team):
         yield from ROWS
 
-    make_pair(legacy=writes_then_streams, optimized=writes_then_streams, stream=True)
+    make_pair(legacy=streams, optimized=streams, stream=True)
 
     comparison = shadow.compare(PAIR, team=team)
 
     assert (comparison.matched, comparison.diff, comparison.first_difference) == (True, [], None)
     assert comparison.legacy.value == comparison.optimized.value
     assert comparison.legacy.value == StreamSummary(rows=30, sha256=comparison.legacy.value.sha256)
-    assert TeamMember.objects.filter(team=team).count() == 0
     assert evidence(team).matches == 1
+
+
+@pytest.mark.django_db
+def test_a_stream_side_that_writes_is_stopped_before_the_write_and_recorded(make_pair, team):
+    """Stream pairs only read: inside a transaction a write is refused before PostgreSQL sees it."""
+
+    def streams(*, team):
+        yield from ROWS
+
+    def writes_then_streams(*, team):
+        TeamMemberFactory(team=team, display_name="Temporary")
+        yield from ROWS
+
+    make_pair(legacy=streams, optimized=writes_then_streams, stream=True)
+
+    comparison = shadow.compare(PAIR, team=team)
+
+    assert comparison.outcome == "error"
+    assert "the shadow side tried to write (INSERT)" in comparison.error_text
+    assert TeamMember.objects.filter(team=team).count() == 0
 
 
 # --- outside a transaction -----------------------------------------------------------------------
