@@ -41,7 +41,7 @@ BOUND = 2.0
 # A request that started just before the bound ran out may still answer with the old state.
 MARGIN = 1.0
 # How long the workers are watched after the bound has passed, so every one of them is seen.
-WATCH = 1.5
+WATCH = 3.0
 
 
 def worker_env(redis_url: str | None, port: int) -> dict[str, str]:
