@@ -108,7 +108,7 @@ def p50(histogram: list[int], buckets: Sequence[float]) -> str:
 @admin.register(DailyEvidence)
 class DailyEvidenceAdmin(ReadOnlyAdmin):
     list_display = [
-        "day", "pair_name", "team", "runs", "matches", "mismatches", "errors", "timeouts",
+        "day", "pair_name", "team", "runs", "matches", "mismatches", "errors", "timeouts", "inconclusive",
         "optimized_served_mismatches", "optimized_errors", "p50_ms", "p50_queries",
     ]
     list_filter = ["pair_name", "day"]

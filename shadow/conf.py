@@ -22,6 +22,8 @@ DEFAULTS = {
     "SHADOW_MAX_DIFF_LINES": 50,
     # Celery queue for deferred comparisons; None sends them to the default queue.
     "SHADOW_DEFERRED_QUEUE": None,
+    # The contained (shadow) side gives up waiting for a lock after this long: the run is then inconclusive.
+    "SHADOW_LOCK_TIMEOUT_MS": 50,
     # Evidence writes give up after this long (lock and statement timeout) rather than hold the caller up.
     "SHADOW_EVIDENCE_TIMEOUT_MS": 100,
     # Evidence writes that gave up are counted and logged at most once per this many seconds per process.

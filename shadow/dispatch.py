@@ -41,7 +41,7 @@ from django.db import connection, transaction
 import flags
 from shadow import conf, sampling, testing
 from shadow.codec import encode_call
-from shadow.execution import run_isolated, run_served
+from shadow.execution import atomically, run_isolated, run_served
 from shadow.judging import judge, judge_and_report, judge_streams, raise_if_mismatch
 from shadow.outcome import LEGACY, OPTIMIZED, Comparison, SideRun, other_side, same_error
 from shadow.pairs import Pair
@@ -111,10 +111,10 @@ def caller_savepoint() -> AbstractContextManager[Any]:
 def serve(pair: Pair[Any, Any], kwargs: dict[str, Any], served: str) -> Any:
     """An unsampled call: the served side alone; an optimized failure falls back to legacy."""
     if served == LEGACY:
-        return pair.legacy(**kwargs)
+        # A write pair's legacy side runs in a savepoint too, so a lost deadlock can be retried once.
+        return atomically(pair, lambda: pair.legacy(**kwargs)) if pair.writes else pair.legacy(**kwargs)
     try:
-        with transaction.atomic():
-            return pair.optimized(**kwargs)
+        return atomically(pair, lambda: pair.optimized(**kwargs))
     except Exception as error:
         return fall_back(pair, kwargs, error, lambda: pair.legacy(**kwargs))
 

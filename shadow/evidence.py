@@ -15,14 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shadow import conf
-from shadow.measure import Measurement
+from shadow.measure import LOCK_NOT_AVAILABLE, QUERY_CANCELED, Measurement, sqlstate
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence
 
-COUNTERS = ("runs", "matches", "mismatches", "ignored_differences", "errors", "timeouts")
+COUNTERS = ("runs", "matches", "mismatches", "ignored_differences", "errors", "timeouts", "inconclusive")
 
 
 # --- histograms -------------------------------------------------------------------------
@@ -77,6 +77,7 @@ class Evidence:
     ignored_differences: int = 0
     errors: int = 0
     timeouts: int = 0
+    inconclusive: int = 0
     legacy_ms: list[int] = field(default_factory=lambda: [0] * (len(MS_BUCKETS) + 1))
     optimized_ms: list[int] = field(default_factory=lambda: [0] * (len(MS_BUCKETS) + 1))
     legacy_queries: list[int] = field(default_factory=lambda: [0] * (len(QUERY_BUCKETS) + 1))
@@ -150,6 +151,7 @@ def evidence_row(item: Evidence) -> dict[str, Any]:
         "mismatches": item.mismatches,
         "errors": item.errors,
         "timeouts": item.timeouts,
+        "inconclusive": item.inconclusive,
         "p50_ms": side_pair(
             bucket_bound(item.p50_ms("legacy"), MS_BUCKETS), bucket_bound(item.p50_ms("optimized"), MS_BUCKETS)
         ),
@@ -163,8 +165,7 @@ def evidence_row(item: Evidence) -> dict[str, Any]:
 
 # --- writing: one upsert per sampled call ---------------------------------------------------
 
-# PostgreSQL's "lock_not_available" (lock_timeout) and "query_canceled" (statement_timeout).
-GAVE_UP = {"55P03", "57014"}
+GAVE_UP = {LOCK_NOT_AVAILABLE, QUERY_CANCELED}
 
 
 @contextmanager
@@ -195,7 +196,7 @@ def bounded_write() -> Iterator[None]:
 
 def gave_up(error: BaseException) -> bool:
     """Whether an evidence write failed because it would have had to wait (see bounded_write)."""
-    return isinstance(error, DatabaseError) and getattr(error.__cause__, "sqlstate", None) in GAVE_UP
+    return sqlstate(error) in GAVE_UP
 
 
 @dataclass(frozen=True)
@@ -210,12 +211,12 @@ class DayCounters:
 
 UPSERT = """
 INSERT INTO shadow_dailyevidence AS e (
-    pair_name, team_id, day, runs, matches, mismatches, ignored_differences, errors, timeouts,
+    pair_name, team_id, day, runs, matches, mismatches, ignored_differences, errors, timeouts, inconclusive,
     optimized_served_mismatches, optimized_errors,
     legacy_ms_histogram, optimized_ms_histogram, legacy_queries_histogram, optimized_queries_histogram,
     legacy_ms_total, optimized_ms_total, legacy_queries_total, optimized_queries_total, measured_runs, updated_at
 ) VALUES (
-    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
     %s::int[], %s::int[], %s::int[], %s::int[], %s, %s, %s, %s, %s, %s
 )
 ON CONFLICT (pair_name, team_id, day) DO UPDATE SET
@@ -225,6 +226,7 @@ ON CONFLICT (pair_name, team_id, day) DO UPDATE SET
     ignored_differences = e.ignored_differences + EXCLUDED.ignored_differences,
     errors = e.errors + EXCLUDED.errors,
     timeouts = e.timeouts + EXCLUDED.timeouts,
+    inconclusive = e.inconclusive + EXCLUDED.inconclusive,
     optimized_served_mismatches = e.optimized_served_mismatches + EXCLUDED.optimized_served_mismatches,
     optimized_errors = e.optimized_errors + EXCLUDED.optimized_errors,
     legacy_ms_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.legacy_ms_histogram, EXCLUDED.legacy_ms_histogram) WITH ORDINALITY AS h(a, b, i)),
@@ -243,13 +245,13 @@ RETURNING mismatches, errors, optimized_served_mismatches, optimized_errors
 
 def upsert_day(
     *, pair_name: str, team_id: int, runs: int = 0, matches: int = 0, mismatches: int = 0, ignored: int = 0,
-    errors: int = 0, timeouts: int = 0, optimized_served_mismatches: int = 0, optimized_errors: int = 0,
+    errors: int = 0, timeouts: int = 0, inconclusive: int = 0, optimized_served_mismatches: int = 0, optimized_errors: int = 0,
     legacy: Measurement | None = None, optimized: Measurement | None = None,
 ) -> DayCounters:
     """Add one call's counts and measurements to the (pair, team, today) row: a single statement."""
     now = timezone.now()
     params: list[Any] = [
-        pair_name, team_id, now.date(), runs, matches, mismatches, ignored, errors, timeouts,
+        pair_name, team_id, now.date(), runs, matches, mismatches, ignored, errors, timeouts, inconclusive,
         optimized_served_mismatches, optimized_errors,
         one_hot(MS_BUCKETS, legacy.wall_ms if legacy else None),
         one_hot(MS_BUCKETS, optimized.wall_ms if optimized else None),

@@ -1,6 +1,7 @@
 """The verdict on two sides' runs, for plain and stream pairs alike, and on-demand comparisons.
 
-One judging for every pair: a timeout on either side is a timeout; an error
+One judging for every pair: a contained side blocked by a row lock makes
+the run inconclusive; a timeout on either side is a timeout; an error
 is an error, unless both sides raised the same error (agreement: both
 refuse the same bad input); a write pair whose snapshot failed is a
 comparator error; otherwise the two results are compared, a plain pair's
@@ -66,7 +67,10 @@ def judge(
         def differences() -> ComparisonResult:
             return compare(legacy.observed(writes=pair.writes), optimized.observed(writes=pair.writes), pair.rules)
 
-    if legacy.timed_out or optimized.timed_out:
+    if legacy.blocked or optimized.blocked:
+        # Waiting for another transaction's row lock (or losing a deadlock) says nothing about either side.
+        comparison.outcome = "inconclusive"
+    elif legacy.timed_out or optimized.timed_out:
         comparison.outcome = "timeout"
     elif legacy.error is not None or optimized.error is not None:
         # Both sides refusing the same input the same way is agreement, not a failure.

@@ -12,15 +12,25 @@ from django.db import DatabaseError, connection
 
 from shadow.errors import ShadowTimeout
 
-# PostgreSQL's "query_canceled": statement_timeout cut a statement off.
+# PostgreSQL's error codes: statement_timeout cut a statement off; lock_timeout gave up; the deadlock detector's victim.
 QUERY_CANCELED = "57014"
+LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK_DETECTED = "40P01"
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """PostgreSQL's error code behind a Django database error (None for any other error)."""
+    return getattr(error.__cause__, "sqlstate", None) if isinstance(error, DatabaseError) else None
 
 
 def ran_out_of_time(error: BaseException) -> bool:
     """Whether a side's error is its time budget running out: the meter's deadline or the server's timeout."""
-    if isinstance(error, ShadowTimeout):
-        return True
-    return isinstance(error, DatabaseError) and getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED
+    return isinstance(error, ShadowTimeout) or sqlstate(error) == QUERY_CANCELED
+
+
+def blocked_by_lock(error: BaseException) -> bool:
+    """Whether a side's error is a row lock it could not take: lock_timeout, or chosen as a deadlock's victim."""
+    return sqlstate(error) in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ class DailyEvidence(models.Model):
     ignored_differences = models.IntegerField(default=0)
     errors = models.IntegerField(default=0)
     timeouts = models.IntegerField(default=0)
+    # The shadow side was blocked by a row lock: counted, but neither a comparison nor an error.
+    inconclusive = models.IntegerField(default=0)
     # While the optimized side served: what counts towards the guarded rollback.
     optimized_served_mismatches = models.IntegerField(default=0)
     optimized_errors = models.IntegerField(default=0)
@@ -87,16 +89,17 @@ class DailyEvidence(models.Model):
 
 
 class ShadowRecord(models.Model):
-    """One mismatch, error or timeout, with the full (unredacted) diff. Staff only."""
+    """One mismatch, error, timeout or inconclusive run, with the full (unredacted) diff. Staff only."""
 
     class Outcome(models.TextChoices):
         MISMATCH = "mismatch", "Mismatch"
         ERROR = "error", "Error"
         TIMEOUT = "timeout", "Timeout"
+        INCONCLUSIVE = "inconclusive", "Inconclusive"
 
     pair_name = models.CharField(max_length=100, db_index=True)
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
     served = models.CharField(max_length=10, help_text='"legacy", "optimized", or "none" for on-demand comparisons')
     diff = models.JSONField(default=list, help_text="Unredacted differences: [{path, line}]")
     error = models.TextField(blank=True)

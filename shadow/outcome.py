@@ -17,7 +17,8 @@ from shadow.measure import Measurement
 Side = Literal["legacy", "optimized"]
 # "none": an on-demand comparison, where neither side served anyone.
 Served = Literal["legacy", "optimized", "none"]
-Outcome = Literal["match", "mismatch", "error", "timeout"]
+# "inconclusive": the shadow side gave up waiting for a row lock (or lost a deadlock): nothing was learnt.
+Outcome = Literal["match", "mismatch", "error", "timeout", "inconclusive"]
 
 LEGACY: Final = "legacy"
 OPTIMIZED: Final = "optimized"
@@ -45,6 +46,8 @@ class SideRun:
     value: Any = None
     error: BaseException | None = None
     timed_out: bool = False
+    # A contained side that gave up waiting for a lock (lock_timeout) or was a deadlock's victim.
+    blocked: bool = False
     measurement: Measurement | None = None
     # For write pairs: the rows the side wrote, read back by the pair's snapshot.
     state: Any = None
@@ -52,12 +55,14 @@ class SideRun:
 
     @property
     def failed(self) -> bool:
-        return self.error is not None or self.timed_out
+        return self.error is not None or self.timed_out or self.blocked
 
     @property
     def error_text(self) -> str:
         if self.timed_out:
             return "timed out"
+        if self.blocked:
+            return f"blocked by a row lock ({type(self.error).__name__})"
         return "" if self.error is None else f"{type(self.error).__name__}: {self.error}"
 
     def observed(self, *, writes: bool) -> Any:
@@ -69,7 +74,9 @@ class Comparison:
     """One dual run: both sides' runs and measurements, and the verdict.
 
     outcome: "match", "mismatch", "error" (a side or the comparator raised;
-    both sides raising the same error counts as a match) or "timeout".
+    both sides raising the same error counts as a match), "timeout", or
+    "inconclusive" (a contained side was blocked by a lock: neither a
+    mismatch nor an error, it never counts towards a rollback).
     """
 
     pair: str

@@ -118,6 +118,7 @@ def store_comparison(comparison: Comparison) -> DayCounters:
             ignored=len(comparison.result.ignored) if comparison.result else 0,
             errors=int(outcome == "error"),
             timeouts=int(outcome == "timeout"),
+            inconclusive=int(outcome == "inconclusive"),
             optimized_served_mismatches=int(optimized_served and outcome == "mismatch"),
             optimized_errors=int(optimized_served and outcome == "error" and comparison.optimized.error is not None),
             legacy=legacy,
@@ -170,6 +171,9 @@ def measurements_context(comparison: Comparison) -> dict[str, Any]:
 
 
 def send_to_sentry(comparison: Comparison) -> None:
+    if comparison.outcome == "inconclusive":
+        # A lock wait says nothing about either side; it is counted in the evidence, not raised as an issue.
+        return
     if comparison.outcome == "match":
         # Matched runs are not events: their timings go on the current transaction's span.
         span = sentry_sdk.get_current_span()

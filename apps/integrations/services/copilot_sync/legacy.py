@@ -29,18 +29,24 @@ def sync_copilot_usage(*, team: Team, records: Sequence[CopilotUsageRecord]) -> 
     A matched record creates or replaces the row keyed by (team, member, day,
     "copilot"): suggestions_shown, suggestions_accepted, acceptance_rate
     (accepted ÷ shown × 100, two decimals, None when nothing was shown) and
-    active_hours None. An unmatched login is counted and skipped; only the
+    active_hours None. Rows are written in (member id, day) order, whatever
+    the report's order. An unmatched login is counted and skipped; only the
     count is logged, never the logins. All writes happen in one transaction.
 
     Returns {"records": n, "stored": n, "unmatched": n}; records = stored + unmatched.
     """
     stored = unmatched = 0
     with transaction.atomic():
+        matched = []
         for record in records:
             member = TeamMember.objects.filter(team=team, github_username=record.login).order_by("id").first()
             if member is None:
                 unmatched += 1
                 continue
+            matched.append((member, record))
+        # Rows in key order (member id, day), as the optimized side writes them: concurrent syncs of overlapping
+        # reports, and a sync beside another's shadow run, then take their row locks in one order and never deadlock.
+        for member, record in sorted(matched, key=lambda item: (item[0].pk, item[1].day)):
             AIUsageDaily.objects.update_or_create(
                 team=team,
                 member=member,

@@ -64,7 +64,7 @@ def sync_copilot_usage(*, team: Team, records: Sequence[CopilotUsageRecord]) -> 
             )
             stored += 1
         AIUsageDaily.objects.bulk_create(
-            # Key order, so concurrent syncs of overlapping reports take the row locks in the same order.
+            # Key order (member id, day), as legacy writes them: concurrent syncs take the row locks in one order.
             [rows[key] for key in sorted(rows)],
             update_conflicts=True,
             unique_fields=["team", "member", "date", "source"],
