@@ -16,6 +16,9 @@ Measurement rules, the same for every row:
 - Pages are requested through django.test.Client as a logged-in team member.
   Shadow sampling is set to 0 for the measured team on every pair, except
   where the shadow cost is measured; flags and rates are restored at the end.
+- The deferred shadow mode sends its comparisons through a real Redis broker
+  to a real Celery worker process the bench starts and stops
+  (bench/deferred.py); without a reachable Redis it is reported as skipped.
 Nothing here asserts a target: targets are evaluated and reported.
 """
 
@@ -26,6 +29,7 @@ import datetime as dt
 import gc
 import importlib
 import json
+import logging
 import os
 import platform
 import statistics
@@ -38,7 +42,6 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
-from unittest import mock
 
 import django
 from django.conf import settings
@@ -53,6 +56,7 @@ from apps.metrics.services import dashboard as dashboard_services
 from apps.metrics.services.common import monday_of
 from apps.metrics.services.pr_list import PRFilters
 from apps.teams.models import Membership, Team
+from bench import deferred
 from bench.datasets import Dataset, ensure_dataset
 from bench.floors import FLOORS
 from bench.sizes import Size
@@ -64,6 +68,8 @@ from shadow.models import SamplingRate
 from shadow.pairs import Pair
 from shadow.sampling import forget_rates, set_rate
 from shadow.testing import force_side
+
+logger = logging.getLogger(__name__)
 
 ACTOR = "benchmark"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -494,33 +500,80 @@ def measure_dashboard(bench: Bench) -> None:
 
 
 @contextmanager
-def deferred_dashboard_pairs() -> Iterator[list[int]]:
-    """The dashboard's pairs as deferred pairs, with the enqueue captured instead of sent.
+def deferred_dashboard_pairs() -> Iterator[list[str]]:
+    """The dashboard's pairs as deferred pairs for the block: a sampled call serves one side and queues the comparison.
 
-    Only the request-side cost is measured: sampled calls serve one side and
-    hand the comparison to the queue; the queued tasks are counted, never run.
+    Yields the pairs' names.
     """
     originals = dashboard_pairs()
-    enqueued = [0]
-
-    class CapturedTask:
-        @staticmethod
-        def apply_async(*args: Any, **kwargs: Any) -> None:
-            enqueued[0] += 1
-
     try:
         for attribute, pair in originals.items():
-            deferred = dataclasses.replace(pair, deferred=True)
-            setattr(dashboard_services, attribute, deferred)
+            deferred_pair = dataclasses.replace(pair, deferred=True)
+            setattr(dashboard_services, attribute, deferred_pair)
             pair_registry.unregister(pair.name)
-            pair_registry.register(deferred)
-        with mock.patch("shadow.dispatch.compare_deferred_task", CapturedTask):
-            yield enqueued
+            pair_registry.register(deferred_pair)
+        yield sorted(pair.name for pair in originals.values())
     finally:
         for attribute, pair in originals.items():
             setattr(dashboard_services, attribute, pair)
             pair_registry.unregister(pair.name)
             pair_registry.register(pair)
+
+
+def measure_deferred(bench: Bench, call: Callable[[], Any], **options: Any) -> dict:
+    """The dashboard with its pairs deferred at 100 %, through a real broker to a real worker (bench/deferred.py).
+
+    Request side: the usual timing; `enqueued` is what the requests published
+    to the broker. Worker side: the comparisons the worker completed (the
+    team's evidence runs on the dashboard's pairs, after minus before) and
+    `worker_drain_s`, from the end of the last request until the worker had
+    completed every enqueued comparison (None when it had not within
+    `worker_drain_timeout_s`). When the broker or worker cannot be used, the
+    figures are None and `skipped` says why.
+    """
+    target = deferred.broker()
+    row: dict[str, Any] = {"broker": target.shown, "queue": deferred.QUEUE}
+    try:
+        deferred.check_usable(target)
+        with (
+            deferred.clean_broker(target),
+            deferred.bench_celery_app(target),
+            deferred.worker(target) as worker,
+            deferred_dashboard_pairs() as names,
+            deferred.published() as enqueued,
+        ):
+            before = deferred.evidence_totals(bench.team, names)
+            started = time.perf_counter()
+            summary, _ = bench.time(call, **options)
+            last_request = time.perf_counter()
+            drain_s = deferred.wait_for_runs(
+                bench.team, names, before["runs"] + enqueued[0], since=last_request, timeout=deferred.DRAIN_TIMEOUT_S
+            )
+            after = deferred.evidence_totals(bench.team, names)
+            row["worker"] = worker.command
+            if drain_s is None:
+                logger.warning(
+                    "The worker completed %s of %s deferred comparisons within %s s; its log ends:\n%s",
+                    after["runs"] - before["runs"], enqueued[0], deferred.DRAIN_TIMEOUT_S, worker.log_tail(),
+                )
+    except deferred.DeferredUnavailable as error:
+        logger.warning("Deferred shadow mode not measured: %s", error)
+        return {"p50_ms": None, "p95_ms": None, "mean_ms": None, "runs": 0, "queries": None, **row,
+                "enqueued": None, "worker_completed": None, "worker_drain_s": None, "skipped": str(error)}
+    completed = after["runs"] - before["runs"]
+    row.update(
+        enqueued=enqueued[0],
+        worker_completed=completed,
+        worker_outcomes={name: after[name] - before[name] for name in deferred.EVIDENCE_COUNTS if name != "runs"},
+        worker_records_kept=after["records"] - before["records"],
+        worker_drained=drain_s is not None,
+        worker_drain_s=round(drain_s, 3) if drain_s is not None else None,
+        worker_drain_timeout_s=deferred.DRAIN_TIMEOUT_S,
+        worker_comparisons_per_s=(
+            round(completed / (last_request - started + drain_s), 1) if drain_s is not None and completed else None
+        ),
+    )
+    return {**summary, **row}
 
 
 def measure_shadow_cost(bench: Bench) -> None:
@@ -533,16 +586,24 @@ def measure_shadow_cost(bench: Bench) -> None:
         set_dashboard_rates(team, rate)
         results[mode], _ = bench.time(call, **reps)
     set_dashboard_rates(team, 1)
-    with deferred_dashboard_pairs() as enqueued:
-        results["deferred_100pct"], _ = bench.time(call, **reps)
-    results["deferred_100pct"]["enqueued"] = enqueued[0]
+    results["deferred_100pct"] = measure_deferred(bench, call, **reps)
     set_dashboard_rates(team, 0)
     base = results["off"]["p50_ms"]
     for mode in ("sampled_1pct", "inline_100pct", "deferred_100pct"):
-        added = results[mode]["p50_ms"] - base
-        results[mode]["added_p50_ms"] = round(added, 3)
-        results[mode]["added_p50_pct"] = round(added * 100 / base, 2) if base else None
-    results["conditions"] = "flag on, warm metrics cache; rates set for the measured team on the dashboard's pairs"
+        p50 = results[mode]["p50_ms"]
+        added = p50 - base if p50 is not None else None
+        results[mode]["added_p50_ms"] = round(added, 3) if added is not None else None
+        results[mode]["added_p50_pct"] = round(added * 100 / base, 2) if added is not None and base else None
+    results["conditions"] = (
+        "flag on, warm metrics cache; rates set for the measured team on the dashboard's pairs. deferred_100pct: "
+        + (
+            f"comparisons published to a real Redis broker ({results['deferred_100pct']['broker']}, queue "
+            f"{deferred.QUEUE}) and run by a real Celery worker process (solo pool, one process) started by the "
+            "bench on the same database, working while the requests are measured"
+            if "skipped" not in results["deferred_100pct"]
+            else "not measured (see its skipped reason)"
+        )
+    )
     bench.results["shadow_cost"] = results
 
 
@@ -690,9 +751,24 @@ def format_table(results: dict) -> str:
         [[mode, row["p50_ms"], row["p95_ms"], row["mean_ms"], row["runs"], row.get("added_p50_ms"),
           row.get("added_p50_pct")] for mode, row in results["shadow_cost"].items() if isinstance(row, dict)],
     ))
+    parts.append(_deferred_line(results["shadow_cost"]["deferred_100pct"]))
     parts.extend(["", "Targets (for size L)"])
     parts.append(_table(
         ["target", "value", "goal", "met"],
         [[row["target"], row["value"], row["goal"], "yes" if row["met"] else "no"] for row in results["targets"]],
     ))
     return "\n".join(parts)
+
+
+def _deferred_line(row: dict) -> str:
+    if "skipped" in row:
+        return f"deferred_100pct not measured: {row['skipped']}"
+    drained = (
+        f"drained {_fmt(row['worker_drain_s'])} s after the last request"
+        if row["worker_drained"]
+        else f"not drained within {row['worker_drain_timeout_s']:.0f} s"
+    )
+    return (
+        f"deferred_100pct: {row['enqueued']} enqueued to {row['broker']} ({row['queue']}); the worker completed "
+        f"{row['worker_completed']} ({row['worker_outcomes']}), {drained}"
+    )
