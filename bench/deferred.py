@@ -15,6 +15,11 @@ every other figure.)
 queue of the bench's own, with the bench's database and the same broker, and
 stops it afterwards. What the worker completed is read from the shadow
 evidence rows it writes (DailyEvidence.runs, one per comparison).
+
+`Worker.paused` stops the worker with SIGSTOP for a block and continues it with
+SIGCONT afterwards: the solo pool runs every task in that one process, so
+while it is stopped it takes no CPU from the requests being timed, and the
+messages they publish wait on the broker until it runs again.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +57,8 @@ QUEUE = "bench-shadow-deferred"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/14"
 WORKER_READY_TIMEOUT_S = 60.0
 WORKER_STOP_TIMEOUT_S = 30.0
+# How long SIGSTOP may take to show as a stopped process (/proc/<pid>/stat) before the pause counts as failed.
+WORKER_PAUSE_TIMEOUT_S = 5.0
 DRAIN_TIMEOUT_S = 300.0
 POLL_S = 0.05
 EVIDENCE_COUNTS = ("runs", "matches", "mismatches", "errors", "timeouts")
@@ -191,9 +199,59 @@ class Worker:
             time.sleep(0.1)
         raise DeferredUnavailable(f"the Celery worker was not ready within {timeout:.0f} s:\n" + self.log_tail())
 
-    def stop(self) -> None:
-        """Warm shutdown (the task under way finishes), then killed if it takes too long."""
+    def _state(self) -> str | None:
+        """The process state letter from /proc (T when stopped by a signal), None where /proc cannot tell."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return None
+        # The command name in parentheses may hold spaces; the state is the first field after it.
+        return stat.rpartition(")")[2].split()[0]
+
+    def _signal(self, signum: int) -> None:
+        if self.process.poll() is not None:
+            raise DeferredUnavailable(
+                f"the Celery worker exited with status {self.process.returncode}:\n" + self.log_tail()
+            )
+        try:
+            os.kill(self.process.pid, signum)
+        except ProcessLookupError as error:
+            raise DeferredUnavailable(f"the Celery worker is gone: {error}") from error
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The worker stopped (SIGSTOP) for the block, so it uses no CPU; continued (SIGCONT) when the block ends.
+
+        The block starts only once /proc shows the process stopped (where /proc
+        exists); it is continued whatever happens in the block.
+        """
+        self._signal(signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + WORKER_PAUSE_TIMEOUT_S
+            while (state := self._state()) not in ("T", None):
+                if time.monotonic() > deadline:
+                    raise DeferredUnavailable(
+                        f"the Celery worker did not stop within {WORKER_PAUSE_TIMEOUT_S:.0f} s of SIGSTOP "
+                        f"(process state {state})"
+                    )
+                time.sleep(0.01)
+            yield
+        finally:
+            self.resume()
+
+    def resume(self) -> None:
+        """SIGCONT: a stopped worker runs again (no effect on one already running or gone)."""
         if self.process.poll() is None:
+            with suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Warm shutdown (the task under way finishes), then killed if it takes too long.
+
+        Continued first: a stopped process would not act on SIGTERM until it runs again.
+        """
+        if self.process.poll() is None:
+            self.resume()
             self.process.terminate()
             try:
                 self.process.wait(timeout=WORKER_STOP_TIMEOUT_S)

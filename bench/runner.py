@@ -19,6 +19,10 @@ Measurement rules, the same for every row:
 - The deferred shadow mode sends its comparisons through a real Redis broker
   to a real Celery worker process the bench starts and stops
   (bench/deferred.py); without a reachable Redis it is reported as skipped.
+  It is measured twice: with the worker paused (SIGSTOP) while the requests
+  are timed, so the figure is what publishing costs a request, and with the
+  worker consuming meanwhile, which on a machine of few cores adds the CPU it
+  takes from the requests.
 Nothing here asserts a target: targets are evaluated and reported.
 """
 
@@ -520,19 +524,37 @@ def deferred_dashboard_pairs() -> Iterator[list[str]]:
             pair_registry.register(pair)
 
 
-def measure_deferred(bench: Bench, call: Callable[[], Any], **options: Any) -> dict:
+# The deferred mode's two rows, and whether the worker is paused while the requests are timed.
+DEFERRED_MODES = {"deferred_100pct": True, "deferred_100pct_worker_running": False}
+# In plain words, for the table, the lines under it and the conditions.
+DEFERRED_LABELS = {
+    "deferred_100pct": "worker paused while timed",
+    "deferred_100pct_worker_running": "worker consuming while timed",
+}
+
+
+def measure_deferred(bench: Bench, call: Callable[[], Any], **options: Any) -> dict[str, dict]:
     """The dashboard with its pairs deferred at 100 %, through a real broker to a real worker (bench/deferred.py).
 
-    Request side: the usual timing; `enqueued` is what the requests published
-    to the broker. Worker side: the comparisons the worker completed (the
-    team's evidence runs on the dashboard's pairs, after minus before) and
-    `worker_drain_s`, from the end of the last request until the worker had
-    completed every enqueued comparison (None when it had not within
-    `worker_drain_timeout_s`). When the broker or worker cannot be used, the
-    figures are None and `skipped` says why.
+    One worker is started and measured under twice, in this order; the rows are
+    keyed as in DEFERRED_MODES:
+    - deferred_100pct: the worker is stopped (SIGSTOP) while the requests are
+      timed and continued (SIGCONT) right after the last one, so the request
+      figure is publishing alone, with no worker taking CPU from the requests;
+    - deferred_100pct_worker_running: the worker consumes while the requests
+      are timed, as in production when it shares the machine's cores.
+    Request side: the usual timing; `enqueued` is what the requests (warm-up
+    included) published to the broker. Worker side: the comparisons the worker
+    completed (the team's evidence runs on the dashboard's pairs, after minus
+    before) and `worker_drain_s`, from the end of the last request (when a
+    paused worker is continued) until the worker had completed every enqueued
+    comparison (None when it had not within `worker_drain_timeout_s`). When the
+    broker or worker cannot be used, a row's figures are None and `skipped`
+    says why.
     """
     target = deferred.broker()
-    row: dict[str, Any] = {"broker": target.shown, "queue": deferred.QUEUE}
+    common: dict[str, Any] = {"broker": target.shown, "queue": deferred.QUEUE}
+    rows: dict[str, dict] = {}
     try:
         deferred.check_usable(target)
         with (
@@ -540,40 +562,53 @@ def measure_deferred(bench: Bench, call: Callable[[], Any], **options: Any) -> d
             deferred.bench_celery_app(target),
             deferred.worker(target) as worker,
             deferred_dashboard_pairs() as names,
-            deferred.published() as enqueued,
         ):
-            before = deferred.evidence_totals(bench.team, names)
+            for mode, paused in DEFERRED_MODES.items():
+                rows[mode] = {**_deferred_once(bench, call, worker, names, paused=paused, **options), **common}
+    except deferred.DeferredUnavailable as error:
+        logger.warning("Deferred shadow mode not measured: %s", error)
+        skipped = {"p50_ms": None, "p95_ms": None, "mean_ms": None, "runs": 0, "queries": None, **common,
+                   "enqueued": None, "worker_completed": None, "worker_drain_s": None, "skipped": str(error)}
+        for mode, paused in DEFERRED_MODES.items():
+            rows.setdefault(mode, {**skipped, "worker_paused_while_timed": paused})
+    return {mode: rows[mode] for mode in DEFERRED_MODES}
+
+
+def _deferred_once(
+    bench: Bench, call: Callable[[], Any], worker: deferred.Worker, names: list[str], *, paused: bool, **options: Any
+) -> dict:
+    """One deferred measurement on a ready worker: the requests timed (the worker paused or not), then the drain."""
+    with deferred.published() as enqueued:
+        before = deferred.evidence_totals(bench.team, names)
+        with worker.paused() if paused else nullcontext():
             started = time.perf_counter()
             summary, _ = bench.time(call, **options)
             last_request = time.perf_counter()
-            drain_s = deferred.wait_for_runs(
-                bench.team, names, before["runs"] + enqueued[0], since=last_request, timeout=deferred.DRAIN_TIMEOUT_S
-            )
-            after = deferred.evidence_totals(bench.team, names)
-            row["worker"] = worker.command
-            if drain_s is None:
-                logger.warning(
-                    "The worker completed %s of %s deferred comparisons within %s s; its log ends:\n%s",
-                    after["runs"] - before["runs"], enqueued[0], deferred.DRAIN_TIMEOUT_S, worker.log_tail(),
-                )
-    except deferred.DeferredUnavailable as error:
-        logger.warning("Deferred shadow mode not measured: %s", error)
-        return {"p50_ms": None, "p95_ms": None, "mean_ms": None, "runs": 0, "queries": None, **row,
-                "enqueued": None, "worker_completed": None, "worker_drain_s": None, "skipped": str(error)}
+        drain_s = deferred.wait_for_runs(
+            bench.team, names, before["runs"] + enqueued[0], since=last_request, timeout=deferred.DRAIN_TIMEOUT_S
+        )
+        after = deferred.evidence_totals(bench.team, names)
     completed = after["runs"] - before["runs"]
-    row.update(
-        enqueued=enqueued[0],
-        worker_completed=completed,
-        worker_outcomes={name: after[name] - before[name] for name in deferred.EVIDENCE_COUNTS if name != "runs"},
-        worker_records_kept=after["records"] - before["records"],
-        worker_drained=drain_s is not None,
-        worker_drain_s=round(drain_s, 3) if drain_s is not None else None,
-        worker_drain_timeout_s=deferred.DRAIN_TIMEOUT_S,
-        worker_comparisons_per_s=(
-            round(completed / (last_request - started + drain_s), 1) if drain_s is not None and completed else None
-        ),
-    )
-    return {**summary, **row}
+    if drain_s is None:
+        logger.warning(
+            "The worker completed %s of %s deferred comparisons within %s s; its log ends:\n%s",
+            completed, enqueued[0], deferred.DRAIN_TIMEOUT_S, worker.log_tail(),
+        )
+    # The time the worker could work: a paused worker only from the end of the last request.
+    working_s = (0 if paused else last_request - started) + drain_s if drain_s is not None else None
+    return {
+        **summary,
+        "worker": worker.command,
+        "worker_paused_while_timed": paused,
+        "enqueued": enqueued[0],
+        "worker_completed": completed,
+        "worker_outcomes": {name: after[name] - before[name] for name in deferred.EVIDENCE_COUNTS if name != "runs"},
+        "worker_records_kept": after["records"] - before["records"],
+        "worker_drained": drain_s is not None,
+        "worker_drain_s": round(drain_s, 3) if drain_s is not None else None,
+        "worker_drain_timeout_s": deferred.DRAIN_TIMEOUT_S,
+        "worker_comparisons_per_s": round(completed / working_s, 1) if working_s and completed else None,
+    }
 
 
 def measure_shadow_cost(bench: Bench) -> None:
@@ -586,25 +621,39 @@ def measure_shadow_cost(bench: Bench) -> None:
         set_dashboard_rates(team, rate)
         results[mode], _ = bench.time(call, **reps)
     set_dashboard_rates(team, 1)
-    results["deferred_100pct"] = measure_deferred(bench, call, **reps)
+    results.update(measure_deferred(bench, call, **reps))
     set_dashboard_rates(team, 0)
     base = results["off"]["p50_ms"]
-    for mode in ("sampled_1pct", "inline_100pct", "deferred_100pct"):
+    for mode in ("sampled_1pct", "inline_100pct", *DEFERRED_MODES):
         p50 = results[mode]["p50_ms"]
         added = p50 - base if p50 is not None else None
         results[mode]["added_p50_ms"] = round(added, 3) if added is not None else None
         results[mode]["added_p50_pct"] = round(added * 100 / base, 2) if added is not None and base else None
     results["conditions"] = (
-        "flag on, warm metrics cache; rates set for the measured team on the dashboard's pairs. deferred_100pct: "
-        + (
-            f"comparisons published to a real Redis broker ({results['deferred_100pct']['broker']}, queue "
-            f"{deferred.QUEUE}) and run by a real Celery worker process (solo pool, one process) started by the "
-            "bench on the same database, working while the requests are measured"
-            if "skipped" not in results["deferred_100pct"]
-            else "not measured (see its skipped reason)"
-        )
+        "flag on, warm metrics cache; rates set for the measured team on the dashboard's pairs. "
+        + _deferred_conditions(results)
     )
     bench.results["shadow_cost"] = results
+
+
+def _deferred_conditions(results: dict) -> str:
+    paused, running = results["deferred_100pct"], results["deferred_100pct_worker_running"]
+    if "skipped" in paused:
+        return "deferred_100pct and deferred_100pct_worker_running: not measured (see their skipped reason)"
+    return (
+        f"Deferred rows: comparisons published to a real Redis broker ({paused['broker']}, queue "
+        f"{deferred.QUEUE}) and run by one real Celery worker process (solo pool, one process) started by the bench "
+        f"on the same database and the same {os.cpu_count()} cores. deferred_100pct: the worker is paused (SIGSTOP) "
+        "while the requests are timed, so its added p50 is what publishing the comparisons costs a request; the "
+        "worker is continued (SIGCONT) after the last request and its drain is timed from then. "
+        + (
+            "deferred_100pct_worker_running: not measured (see its skipped reason)"
+            if "skipped" in running
+            else "deferred_100pct_worker_running: measured next, the worker consuming while the requests are timed, "
+            "so its added p50 also holds the CPU the worker takes from the requests on these cores (contention, "
+            "not queueing)"
+        )
+    )
 
 
 # --- 8: targets, machine, table --------------------------------------------------------------
@@ -748,10 +797,11 @@ def format_table(results: dict) -> str:
     parts.extend(["", "Shadow cost on the dashboard (flag on, warm cache; ms)"])
     parts.append(_table(
         ["mode", "p50", "p95", "mean", "runs", "added to p50", "added %"],
-        [[mode, row["p50_ms"], row["p95_ms"], row["mean_ms"], row["runs"], row.get("added_p50_ms"),
-          row.get("added_p50_pct")] for mode, row in results["shadow_cost"].items() if isinstance(row, dict)],
+        [[mode + (f" ({DEFERRED_LABELS[mode]})" if mode in DEFERRED_LABELS else ""), row["p50_ms"], row["p95_ms"],
+          row["mean_ms"], row["runs"], row.get("added_p50_ms"), row.get("added_p50_pct")]
+         for mode, row in results["shadow_cost"].items() if isinstance(row, dict)],
     ))
-    parts.append(_deferred_line(results["shadow_cost"]["deferred_100pct"]))
+    parts.extend(_deferred_line(mode, results["shadow_cost"][mode]) for mode in DEFERRED_MODES)
     parts.extend(["", "Targets (for size L)"])
     parts.append(_table(
         ["target", "value", "goal", "met"],
@@ -760,15 +810,23 @@ def format_table(results: dict) -> str:
     return "\n".join(parts)
 
 
-def _deferred_line(row: dict) -> str:
+def _deferred_line(mode: str, row: dict) -> str:
     if "skipped" in row:
-        return f"deferred_100pct not measured: {row['skipped']}"
+        return f"{mode} not measured: {row['skipped']}"
+    if row["worker_paused_while_timed"]:
+        how = ("the worker was paused while the requests were timed, so the added p50 is the cost of publishing "
+               "alone; continued after the last request, it")
+        since = "after it was continued"
+    else:
+        how = ("the worker was consuming while the requests were timed, so the added p50 includes the CPU it took "
+               "from them on the same cores; it")
+        since = "after the last request"
     drained = (
-        f"drained {_fmt(row['worker_drain_s'])} s after the last request"
+        f"drained {_fmt(row['worker_drain_s'])} s {since}"
         if row["worker_drained"]
         else f"not drained within {row['worker_drain_timeout_s']:.0f} s"
     )
     return (
-        f"deferred_100pct: {row['enqueued']} enqueued to {row['broker']} ({row['queue']}); the worker completed "
+        f"{mode}: {row['enqueued']} enqueued to {row['broker']} ({row['queue']}); {how} completed "
         f"{row['worker_completed']} ({row['worker_outcomes']}), {drained}"
     )

@@ -14,7 +14,12 @@ from bench.runner import run
 from bench.sizes import TINY
 from shadow import pairs as pair_registry
 
+# pytest-django creates the test database only when a collected test asks for one: without this mark,
+# `pytest tests/bench` alone would run the bench against the project's own database.
+pytestmark = pytest.mark.django_db
+
 SIDE_KEYS = {"p50_ms", "p95_ms", "runs", "queries"}
+DEFERRED_MODES = ["deferred_100pct", "deferred_100pct_worker_running"]
 FLOOR_PAIRS = ["metrics.team_breakdown", "metrics.key_metrics", "metrics.weekly_aggregation"]
 
 
@@ -82,11 +87,24 @@ def test_export_reads_every_pr_on_both_sides(results):
 
 
 def test_dashboard_and_shadow_cost_sections(results):
-    """The page with the flag off, on and on with a warm cache; shadowing off, 1 %, inline and deferred at 100 %."""
+    """The page with the flag off, on and on with a warm cache; shadowing off, 1 %, inline and deferred at 100 %.
+
+    Deferred twice: the worker paused while the requests are timed, and the worker running meanwhile.
+    """
     dashboard, shadow = results["json"]["dashboard"], results["json"]["shadow_cost"]
     assert {"flag_off", "flag_on", "flag_on_warm_cache"} <= set(dashboard)
-    assert {"off", "sampled_1pct", "inline_100pct", "deferred_100pct"} <= set(shadow)
-    assert set(shadow["deferred_100pct"]) >= SIDE_KEYS
+    assert {"off", "sampled_1pct", "inline_100pct", *DEFERRED_MODES} <= set(shadow)
+    assert all(set(shadow[mode]) >= SIDE_KEYS | {"added_p50_ms", "added_p50_pct"} for mode in DEFERRED_MODES)
+    assert [shadow[mode]["worker_paused_while_timed"] for mode in DEFERRED_MODES] == [True, False]
+
+
+def test_deferred_is_skipped_with_a_reason_inside_a_rolled_back_transaction(results):
+    """Here the bench runs in a transaction that is rolled back: no worker is started, both deferred rows say why."""
+    shadow = results["json"]["shadow_cost"]
+    for mode in DEFERRED_MODES:
+        assert "rolled back" in shadow[mode]["skipped"]
+        assert shadow[mode]["p50_ms"] is None and shadow[mode]["added_p50_ms"] is None
+    assert "not measured" in shadow["conditions"]
 
 
 def test_targets_are_reported(results):
