@@ -67,6 +67,7 @@ def check_shadow_settings(app_configs: Sequence[AppConfig] | None = None, **kwar
     errors += _number_between("SHADOW_MAX_DIFF_LINES", 1, 10_000)
     errors += _number_between("SHADOW_EVIDENCE_TIMEOUT_MS", 1, 60_000)
     errors += _number_between("SHADOW_LOCK_TIMEOUT_MS", 1, 60_000)
+    errors += _number_between("SHADOW_THREADS", 0, 64)
     errors += _number_between("SHADOW_DROPPED_LOG_SECONDS", 0, 86_400)
     if not isinstance(conf.get("SHADOW_RAISE_ON_MISMATCH"), bool):
         errors.append(Error("SHADOW_RAISE_ON_MISMATCH must be True or False", id="shadow.E004"))

@@ -24,6 +24,8 @@ DEFAULTS = {
     "SHADOW_DEFERRED_QUEUE": None,
     # The contained (shadow) side gives up waiting for a lock after this long: the run is then inconclusive.
     "SHADOW_LOCK_TIMEOUT_MS": 50,
+    # Threads per process running read pairs' shadow sides (shadow.threads); 0 runs them in the caller's thread.
+    "SHADOW_THREADS": 4,
     # Evidence writes give up after this long (lock and statement timeout) rather than hold the caller up.
     "SHADOW_EVIDENCE_TIMEOUT_MS": 100,
     # Evidence writes that gave up are counted and logged at most once per this many seconds per process.

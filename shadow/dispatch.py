@@ -6,6 +6,17 @@ adds (the other side's run, its errors and timeouts, the comparison, the
 reporters) is caught and recorded, never raised. When the optimized side
 serves and raises, the call falls back to legacy and the error is recorded.
 
+Where a sampled plain pair's shadow side runs:
+- a read pair called outside a transaction (a request, a task): in a thread
+  of its own beside the serving side (shadow.threads); the caller waits for it
+  at most the pair's time budget, whatever the side does;
+- a read pair called inside a transaction: in the caller's thread, in a
+  read-only savepoint (it must see the caller's uncommitted rows); a slow
+  statement is cut at the budget, Python code between statements is not;
+- a write pair: first, in the caller's thread, in a savepoint rolled back
+  before the serving side writes (shadow.execution.run_isolated);
+- a deferred pair: in a Celery worker, after the caller's transaction commits.
+
 Stream pairs keep the same promises row by row:
 
 Unsampled
@@ -45,9 +56,10 @@ from shadow.execution import atomically, run_isolated, run_served
 from shadow.judging import judge, judge_and_report, judge_streams, raise_if_mismatch
 from shadow.outcome import LEGACY, OPTIMIZED, Comparison, SideRun, other_side, same_error
 from shadow.pairs import Pair
-from shadow.reporters import report_serving_error
+from shadow.reporters import SKIPPED, report_serving_error
 from shadow.streaming import END, FirstDifference, SideStream
 from shadow.tasks import compare_deferred_task
+from shadow.threads import THREADS, in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -136,11 +148,20 @@ def dual_run(pair: Pair[Any, Any], kwargs: dict[str, Any], served: str) -> Any:
     if own is None:
         return serve(pair, kwargs, served)
     shadow = other_side(served)
-    # Write pairs run the shadow side first, rolled back, so both sides start from the same rows.
-    order = [shadow, served] if pair.writes else random.sample([served, shadow], 2)
     runs: dict[str, SideRun] = {}
-    for side in order:
-        runs[side] = run_served(pair, side, own[side]) if side == served else run_isolated(pair, side, own[side])
+    if in_thread(pair):
+        # The shadow runs beside the serving side; the caller waits for it at most its budget.
+        thread = THREADS.start(pair, shadow, own[shadow])
+        if thread is None:
+            SKIPPED.count(pair.name)
+            return serve(pair, kwargs, served)
+        runs[served] = run_served(pair, served, own[served])
+        runs[shadow] = thread.wait()
+    else:
+        # Write pairs run the shadow side first, rolled back, so both sides start from the same rows.
+        order = [shadow, served] if pair.writes else random.sample([served, shadow], 2)
+        for side in order:
+            runs[side] = run_served(pair, side, own[side]) if side == served else run_isolated(pair, side, own[side])
 
     def verdict() -> Comparison:
         comparison = judge(pair, kwargs, served, runs[LEGACY], runs[OPTIMIZED])

@@ -72,10 +72,14 @@ def _guarded(what: str, pair_name: str, function: Callable[..., T], *args: Any) 
         return None
 
 
-class DroppedWrites:
-    """Evidence writes that gave up rather than wait: counted per process, logged once per interval."""
+class Dropped:
+    """Shadow work given up rather than waited for: counted per process, logged once per interval.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    message takes the count since the last log line and the latest pair's name.
+    """
+
+    def __init__(self, message: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.message = message
         self.clock = clock
         self.total = 0
         self._since_log = 0
@@ -87,14 +91,17 @@ class DroppedWrites:
         now = self.clock()
         if self._logged_at is not None and now - self._logged_at < conf.get("SHADOW_DROPPED_LOG_SECONDS"):
             return
-        logger.warning(
-            "Shadow evidence dropped: %s writes gave up (the evidence tables were locked or slow), latest for %s",
-            self._since_log, pair_name,
-        )
+        logger.warning(self.message, self._since_log, pair_name)
         self._logged_at, self._since_log = now, 0
 
 
-DROPPED = DroppedWrites()
+DROPPED = Dropped(
+    "Shadow evidence dropped: %s writes gave up (the evidence tables were locked or slow), latest for %s"
+)
+# Sampled calls served without a comparison because every shadow thread was busy (shadow.threads).
+SKIPPED = Dropped(
+    "Shadow comparisons skipped: %s sampled calls found every shadow thread busy (SHADOW_THREADS), latest for %s"
+)
 
 
 # --- database -----------------------------------------------------------------------

@@ -214,6 +214,8 @@ globals().update(env_overrides({
     "SHADOW_DEFERRED_QUEUE": str.strip,
     "SHADOW_EVIDENCE_TIMEOUT_MS": int,
     "SHADOW_DROPPED_LOG_SECONDS": float,
+    "SHADOW_LOCK_TIMEOUT_MS": int,
+    "SHADOW_THREADS": int,
 }))
 
 # --- Logging -------------------------------------------------------------------
