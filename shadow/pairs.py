@@ -12,6 +12,11 @@ loads it (shadow.dispatch, from ShadowConfig.ready).
 
 from __future__ import annotations
 
+import io
+import socket
+import threading
+import types
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,6 +86,13 @@ class Pair(Generic[P, R]):
                     "so ignore and unordered rules cannot apply"
                 )
 
+        for problem in uncopyable_arguments(self.legacy):
+            raise ValueError(
+                f"Pair {self.name!r}: {problem}, which cannot be copied for each side. Each side gets its own deep "
+                "copy of the call's arguments, so neither can change what the other or the caller sees; "
+                "take a list, tuple or plain value instead"
+            )
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if args:
             raise TypeError(f"{self.name} takes keyword arguments only")
@@ -104,6 +116,48 @@ class Pair(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"<Pair {self.name}>"
+
+
+# Argument types a deep copy cannot give each side its own of: an iterator would be consumed by one side
+# (or cannot be copied at all), a file, socket or lock is one shared resource.
+# Files are iterators too: the more specific kinds come first.
+UNCOPYABLE: dict[type, str] = {
+    io.IOBase: "a file",
+    socket.socket: "a socket",
+    type(threading.Lock()): "a lock",
+    Iterator: "an iterator",
+}
+
+
+def uncopyable_arguments(function: Callable[..., Any]) -> list[str]:
+    """Arguments whose annotation names a type that cannot be copied per side ("argument 'rows' is an iterator")."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:
+        # Annotations that cannot be resolved here (names imported only for type checking): the call-time copy
+        # still refuses such an argument, and the call is then served without a comparison.
+        return []
+    problems = []
+    for name, hint in hints.items():
+        if name == "return":
+            continue
+        for kind in _alternatives(hint):
+            origin = typing.get_origin(kind) or kind
+            found = next(
+                (label for base, label in UNCOPYABLE.items() if isinstance(origin, type) and issubclass(origin, base)),
+                None,
+            )
+            if found:
+                problems.append(f"argument {name!r} is {found} ({getattr(kind, '__name__', kind)})")
+                break
+    return problems
+
+
+def _alternatives(hint: Any) -> list[Any]:
+    """The members of a union (X | Y, Optional[X]), or the hint itself."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return [member for member in typing.get_args(hint) if member is not type(None)]
+    return [hint]
 
 
 _pairs: dict[str, Pair[Any, Any]] = {}
