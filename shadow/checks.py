@@ -61,6 +61,7 @@ def _number_between(name: str, low: float, high: float) -> list[Error]:
 def check_shadow_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Error]:
     errors = _number_between("SHADOW_DEFAULT_RATE", 0, 1)
     errors += _number_between("SHADOW_TIME_BUDGET_MS", 1, 600_000)
+    errors += _number_between("SHADOW_VERIFY_BUDGET_MS", 1, 3_600_000)
     errors += _number_between("SHADOW_MIN_COMPARISONS", 0, 10**9)
     errors += _number_between("SHADOW_EVIDENCE_DAYS", 1, 366)
     errors += _number_between("SHADOW_ROLLBACK_THRESHOLD", 1, 10**9)

@@ -1,20 +1,27 @@
 """The shadow app's operator surface on the `rollout` command, and its evidence columns in `rollout status`.
 
-    rollout verify PAIR --team SLUG [--runs N] [--noise]
+    rollout verify PAIR --team SLUG [--runs N] [--budget MS] [--noise] [--show-personal]
     rollout shadow PAIR [--rate R [--reason TEXT]] [--team SLUG]
 
 Hooked into flags through flags.extensions (see register(), called from
-ShadowConfig.ready), so flags never imports this package. Exit status: 0
-done, 1 a comparison did not match (verify), 2 bad input (unknown pair or
-team, a bad rate or run count, a pair without examples).
+ShadowConfig.ready), so flags never imports this package. Exit status:
+MATCHED (0) done, every comparison matched; MISMATCHED (1) at least one
+comparison did not match (verify; a mismatch wins over anything else);
+USAGE_ERROR (2) bad input (unknown pair or team, a bad rate, run count or
+budget, a pair without examples); INCONCLUSIVE (3) nothing mismatched, but
+some comparisons could not decide (a timeout, an error, a side blocked by a
+row lock), the last line says why (verify).
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -24,20 +31,29 @@ from flags.audit import cli_actor
 from flags.services import reach_note, resolve_teams
 from flags.status import format_table, format_time
 from shadow import conf, pairs, sampling
+from shadow.diff import DEFAULT_PERSONAL_FIELDS, REDACTED, normalise, render_value
 from shadow.errors import UnknownPairError
 from shadow.evidence import Evidence, evidence_for, evidence_row
-from shadow.judging import compare_isolated, compare_now
+from shadow.judging import compare_isolated
 from shadow.models import SamplingRate
-from shadow.outcome import NONE, SideRun
+from shadow.outcome import NONE, Comparison, SideRun
 from shadow.pairs import Pair
+from shadow.reporters import report_comparison
 from shadow.sampling import format_rate
 
+# Exit statuses (`rollout verify` uses all four, `rollout shadow` 0 and 2).
+MATCHED = 0
+MISMATCHED = 1
 USAGE_ERROR = 2
-FAILED = 1
+INCONCLUSIVE = 3
 DEFAULT_RUNS = 3
+# --budget, like SHADOW_VERIFY_BUDGET_MS (shadow.checks): from 1 ms to an hour.
+MAX_BUDGET_MS = 3_600_000
 RATE_PLACES = Decimal("0.0001")
 # A list index inside a path, but not inside a quoted key such as ["a[1]"].
 PATH_TOKEN = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]')
+
+T = TypeVar("T")
 
 
 # --- evidence, as `rollout status` columns ------------------------------------------------
@@ -92,18 +108,33 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
 
 
-def format_argument(value: Any) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+def format_argument(name: str, value: Any, personal_fields: frozenset[str] | None) -> str:
+    """One argument's value; with `personal_fields`, personal values redacted (the key itself, or keys inside it)."""
+    if personal_fields is not None and name in personal_fields:
+        return REDACTED
+    if value is None or isinstance(value, (str, int, Decimal)):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    # Lists, dicts and dataclasses (Copilot records, filters) as plain data, cut to about 200 characters.
+    text = render_value(normalise(value), personal_fields=personal_fields)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        text += f" ({plural(len(value), 'item')})"
+    return text
 
 
-def describe_arguments(kwargs: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={format_argument(value)}" for key, value in kwargs.items()) or "(no arguments)"
+def describe_arguments(kwargs: dict[str, Any], personal_fields: frozenset[str] | None = None) -> str:
+    """`start_date=2024-05-01, records=[{'login': [redacted], …}] (40 items)`; None: nothing redacted."""
+    return ", ".join(
+        f"{key}={format_argument(key, value, personal_fields)}" for key, value in kwargs.items()
+    ) or "(no arguments)"
 
 
 def describe_side(run: SideRun) -> str:
     if run.measurement is None:
         return f"{run.side} —"
-    return f"{run.side} {run.measurement.wall_ms:.2f} ms, {plural(run.measurement.queries, 'query', 'queries')}"
+    timing = f"{run.measurement.wall_ms:.2f} ms, {plural(run.measurement.queries, 'query', 'queries')}"
+    return f"{run.side} timed out after {timing}" if run.timed_out else f"{run.side} {timing}"
 
 
 def describe_evidence(slug: str, item: Evidence) -> str:
@@ -120,20 +151,174 @@ def path_pattern(path: str) -> str:
     return PATH_TOKEN.sub(lambda match: "[*]" if match.group().strip("[]").isdigit() else match.group(), path)
 
 
+def error_kinds(comparison: Comparison) -> str:
+    """A comparison's failures as Sentry gets them: each failed side's exception type, never its message.
+
+    `optimized: ValueError`, `legacy: timed out`, `comparator: TypeError`: messages may quote personal values.
+    """
+    parts = []
+    for run in comparison.runs():
+        if run.timed_out or run.blocked:
+            parts.append(f"{run.side}: {run.error_text}")
+        elif run.error is not None:
+            parts.append(f"{run.side}: {type(run.error).__name__}")
+    if comparison.comparator_error:
+        # "comparator: TypeError: <message>" or "snapshot: IntegrityError: <message>": the label and the type.
+        parts.append(": ".join(comparison.comparator_error.split(": ", 2)[:2]))
+    return "; ".join(parts)
+
+
+@dataclass
+class Redaction:
+    """What `rollout verify` prints of personal data.
+
+    By default what Sentry gets: differences as Comparison.diff renders them
+    (the values of the pair's personal fields as [redacted]), failures by
+    exception type only (messages may quote values), and example arguments
+    with the values of personal keys redacted (the pair's personal fields and
+    the default ones: a Copilot record's login, say). show (--show-personal):
+    everything in full. `hid` records whether anything was actually hidden.
+    """
+
+    show: bool
+    personal_fields: frozenset[str]
+    hid: bool = False
+
+    def pick(self, redacted: T, full: T) -> T:
+        if self.show:
+            return full
+        self.hid = self.hid or redacted != full
+        return redacted
+
+    def differences(self, comparison: Comparison) -> list[str]:
+        if comparison.result is None:
+            return []
+        full = comparison.result.lines(redact=False, limit=conf.get("SHADOW_MAX_DIFF_LINES"))
+        return self.pick(comparison.diff, full)
+
+    def failure(self, comparison: Comparison) -> str:
+        return self.pick(error_kinds(comparison), comparison.error_text)
+
+    def arguments(self, kwargs: dict[str, Any]) -> str:
+        return self.pick(describe_arguments(kwargs, self.personal_fields), describe_arguments(kwargs))
+
+
 # --- rollout verify -----------------------------------------------------------------------
 
 
+VERIFY_EPILOG = f"""\
+exit status:
+  {MATCHED}  every comparison matched
+  {MISMATCHED}  at least one comparison mismatched (a mismatch wins over anything else)
+  {USAGE_ERROR}  usage error: unknown pair or team, no examples, a bad --runs or --budget
+  {INCONCLUSIVE}  inconclusive: nothing mismatched, but some comparisons could not decide: they timed
+     out, ended in an error (both sides failing differently included) or found a row locked;
+     the last line says why (e.g. "rerun with a larger --budget")
+
+Personal fields (names, logins, emails, titles, ...) and error messages are printed as Sentry
+gets them, redacted, unless --show-personal is given; the stored records keep them for staff.
+"""
+
+
 def verify_arguments(parser: CommandParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = VERIFY_EPILOG
     pair_argument(parser)
     parser.add_argument("--team", required=True, metavar="SLUG", help="the team whose data the examples use")
     parser.add_argument(
         "--runs", type=int, default=DEFAULT_RUNS, help=f"comparisons per example (default {DEFAULT_RUNS})"
     )
     parser.add_argument(
+        "--budget",
+        type=int,
+        metavar="MS",
+        help=f"each side's time budget in these runs, 1 to {MAX_BUDGET_MS} ms (default SHADOW_VERIFY_BUDGET_MS, "
+        f"{conf.DEFAULTS['SHADOW_VERIFY_BUDGET_MS']} unless set, or the pair's own budget when larger)",
+    )
+    parser.add_argument(
         "--noise",
         action="store_true",
         help="first run legacy against itself and list the fields that differ between two legacy runs",
     )
+    parser.add_argument(
+        "--show-personal",
+        action="store_true",
+        help="print personal fields and error messages in full (default: redacted, as Sentry gets them)",
+    )
+
+
+def verify_budget(pair: Pair[Any, Any], given: int | None) -> int:
+    """--budget, or SHADOW_VERIFY_BUDGET_MS (the pair's own budget when larger: on demand is never stricter)."""
+    if given is None:
+        return max(int(conf.get("SHADOW_VERIFY_BUDGET_MS")), pair.budget_ms)
+    if not 1 <= given <= MAX_BUDGET_MS:
+        raise CommandError(f"--budget must be from 1 to {MAX_BUDGET_MS} ms, got {given}", returncode=USAGE_ERROR)
+    return given
+
+
+@dataclass
+class Tally:
+    """What the comparisons of one `rollout verify` came to: its summary line and its exit status."""
+
+    budget_ms: int
+    outcomes: Counter[str] = field(default_factory=Counter)
+    # Side -> comparisons in which it timed out.
+    timed_out: Counter[str] = field(default_factory=Counter)
+    # "optimized ValueError" -> comparisons that ended in that error (types only, never messages).
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def add(self, comparison: Comparison) -> None:
+        self.outcomes[comparison.outcome] += 1
+        if comparison.outcome == "timeout":
+            self.timed_out.update(run.side for run in comparison.runs() if run.timed_out)
+        elif comparison.outcome == "error":
+            self.errors[error_kinds(comparison)] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+    def summary(self) -> str:
+        counts = [
+            f"{self.outcomes['mismatch']} mismatched", f"{self.outcomes['error']} errors",
+            f"{self.outcomes['timeout']} timeouts",
+        ]
+        if self.outcomes["inconclusive"]:
+            counts.append(f"{self.outcomes['inconclusive']} inconclusive")
+        return f"{self.outcomes['match']} of {self.total} comparisons matched ({', '.join(counts)})"
+
+    def undecided(self) -> tuple[list[str], list[str]]:
+        """(why some comparisons decided nothing, what to do about it), one clause per kind."""
+        of = f"of {self.total} comparisons"
+        reasons, hints = [], []
+        if self.outcomes["timeout"]:
+            timeouts = self.outcomes["timeout"]
+            sides = (
+                " and ".join(sorted(self.timed_out)) if set(self.timed_out.values()) == {timeouts}
+                else ", ".join(f"{side} {count}" for side, count in sorted(self.timed_out.items()))
+            )
+            reasons.append(f"{timeouts} {of} timed out ({sides}) at the {self.budget_ms} ms budget")
+            hints.append("rerun with a larger --budget")
+        if self.outcomes["error"]:
+            kinds = [f"{kind} ×{count}" if count > 1 else kind for kind, count in self.errors.most_common(3)]
+            more = ", …" if len(self.errors) > 3 else ""
+            reasons.append(f"{self.outcomes['error']} {of} ended in an error ({', '.join(kinds)}{more})")
+            hints.append("see the errors above")
+        if self.outcomes["inconclusive"]:
+            reasons.append(f"{self.outcomes['inconclusive']} {of} found a row locked by another transaction")
+            hints.append("rerun when nothing else writes those rows")
+        return reasons, hints
+
+    def verdict(self) -> tuple[int, str]:
+        """(exit status, the reason): a mismatch wins, then anything undecided, else every comparison matched."""
+        reasons, hints = self.undecided()
+        mismatches = self.outcomes["mismatch"]
+        if mismatches:
+            besides = f"; besides, {', '.join(reasons)}" if reasons else ""
+            return MISMATCHED, f"mismatch: {mismatches} of {self.total} comparisons mismatched{besides}"
+        if reasons:
+            return INCONCLUSIVE, f"inconclusive: {', '.join(reasons)}; {'; '.join(hints)}"
+        return MATCHED, f"match: all {self.total} comparisons matched"
 
 
 def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
@@ -142,6 +327,7 @@ def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
     runs = options["runs"]
     if runs < 1:
         raise CommandError(f"--runs must be at least 1, got {runs}", returncode=USAGE_ERROR)
+    budget = verify_budget(pair, options["budget"])
     if pair.examples is None:
         raise CommandError(
             f"{pair.name} has no examples to verify with: give its Pair an examples(team) function "
@@ -152,19 +338,26 @@ def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
     if not argument_sets:
         raise CommandError(f"{pair.name} has no examples for team {team.slug}", returncode=USAGE_ERROR)
 
+    # The pair with the on-demand budget, never registered: sampled calls keep the pair's own.
+    # The evidence is stored under its name, which the copy shares (report_comparison reads the name and rules only).
+    on_demand = dataclasses.replace(pair, time_budget_ms=budget)
+    redaction = Redaction(
+        show=options["show_personal"], personal_fields=pair.rules.personal_fields | DEFAULT_PERSONAL_FIELDS
+    )
     if options["noise"]:
-        report_noise(command, pair, team, argument_sets, runs)
+        report_noise(command, on_demand, team, argument_sets, runs, redaction)
 
     command.stdout.write(
-        f"{pair.name} for {team.slug}: {plural(len(argument_sets), 'example')} × {plural(runs, 'run')}, "
-        "stored as evidence"
+        f"{pair.name} for {team.slug}: {plural(len(argument_sets), 'example')} × {plural(runs, 'run')} "
+        f"at a {budget} ms budget, stored as evidence"
     )
-    outcomes: Counter[str] = Counter()
+    tally = Tally(budget_ms=budget)
     for number, kwargs in enumerate(argument_sets, start=1):
-        command.stdout.write(f"[{number}] {describe_arguments(kwargs)}")
+        command.stdout.write(f"[{number}] {redaction.arguments(kwargs)}")
         for run in range(1, runs + 1):
-            comparison = compare_now(pair.name, team=team, **kwargs)
-            outcomes[comparison.outcome] += 1
+            comparison = compare_isolated(on_demand, {**kwargs, "team": team}, served=NONE)
+            report_comparison(on_demand, comparison)
+            tally.add(comparison)
             line = (
                 f"  run {run}: {comparison.outcome:<8}  "
                 f"{describe_side(comparison.legacy)} | {describe_side(comparison.optimized)}"
@@ -172,64 +365,104 @@ def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
             if comparison.matched:
                 command.stdout.write(line)
                 continue
-            command.stdout.write(command.style.ERROR(line))
-            for detail in comparison.diff or [comparison.error_text]:
+            style = command.style.ERROR if comparison.outcome == "mismatch" else command.style.WARNING
+            command.stdout.write(style(line))
+            for detail in redaction.differences(comparison) or [redaction.failure(comparison)]:
                 command.stdout.write(f"      {detail}")
 
-    total = sum(outcomes.values())
-    failed = total - outcomes["match"]
-    command.stdout.write(
-        f"{outcomes['match']} of {total} comparisons matched "
-        f"({outcomes['mismatch']} mismatched, {outcomes['error']} errors, {outcomes['timeout']} timeouts)"
-    )
+    command.stdout.write(tally.summary())
     item = evidence_for(pair.name, [team.pk])[team.pk]
     command.stdout.write(describe_evidence(team.slug, item))
-    if failed:
-        raise CommandError(f"{pair.name}: {failed} of {total} comparisons did not match", returncode=FAILED)
+    if redaction.hid:
+        command.stdout.write(
+            "Personal values and error messages are redacted as in Sentry; --show-personal prints them"
+        )
+    status, reason = tally.verdict()
+    if status != MATCHED:
+        # The last line: why the exit status is not 0.
+        raise CommandError(reason, returncode=status)
 
 
 def legacy_twin(pair: Pair[Any, Any]) -> Pair[Any, Any]:
     """The pair with legacy on both sides, never registered: what differs between two runs is noise."""
-    return Pair(
-        name=pair.name, legacy=pair.legacy, optimized=pair.legacy, rules=pair.rules,
-        writes=pair.writes, snapshot=pair.snapshot, time_budget_ms=pair.time_budget_ms, stream=pair.stream,
-    )
+    return dataclasses.replace(pair, optimized=pair.legacy)
+
+
+# Why a legacy-against-legacy run did not finish, by its outcome; any other outcome without a result "failed".
+UNFINISHED = {"timeout": "timed out", "inconclusive": "found a row locked"}
+
+
+@dataclass
+class Noise:
+    """What running legacy against itself found. Only finished runs (both results compared) say anything."""
+
+    runs: int = 0
+    finished: int = 0
+    # Pattern -> finished runs it differed in.
+    patterns: Counter[str] = field(default_factory=Counter)
+    # Why -> runs that did not finish ("timed out", "failed", "found a row locked").
+    unfinished: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    def why_unfinished(self) -> str:
+        """`4 timed out: rerun with a larger --budget`."""
+        text = ", ".join(f"{count} {why}" for why, count in self.unfinished.items())
+        return text + (": rerun with a larger --budget" if self.unfinished["timed out"] else "")
 
 
 def find_noise(
-    pair: Pair[Any, Any], team: Team, argument_sets: list[dict[str, Any]], runs: int
-) -> tuple[Counter[str], list[str], int]:
-    """(pattern -> number of legacy-vs-legacy runs it differed in, errors, runs); nothing is reported or stored."""
+    pair: Pair[Any, Any], team: Team, argument_sets: list[dict[str, Any]], runs: int, redaction: Redaction
+) -> Noise:
+    """Legacy against itself `runs` times per example, at the pair's budget; nothing is reported or stored."""
     twin = legacy_twin(pair)
-    patterns: Counter[str] = Counter()
-    errors: list[str] = []
-    total = 0
+    noise = Noise()
     for kwargs in argument_sets:
         for _ in range(runs):
-            total += 1
+            noise.runs += 1
             comparison = compare_isolated(twin, {**kwargs, "team": team}, served=NONE)
             if comparison.result is not None:
-                patterns.update({path_pattern(difference.path) for difference in comparison.result.differences})
-            elif not comparison.matched:
-                errors.append(f"{comparison.outcome}: {comparison.error_text}")
-    return patterns, errors, total
+                noise.finished += 1
+                noise.patterns.update({path_pattern(difference.path) for difference in comparison.result.differences})
+                continue
+            # Timed out, blocked, or failed (both runs raising the same error is a "match" without a result).
+            why = UNFINISHED.get(comparison.outcome, "failed")
+            noise.unfinished[why] += 1
+            if why == "failed":
+                failure = redaction.failure(comparison)
+                noise.failures.append(
+                    f"the same error in both runs ({failure})" if comparison.matched else f"{comparison.outcome}: {failure}"
+                )
+    return noise
 
 
 def report_noise(
-    command: BaseCommand, pair: Pair[Any, Any], team: Team, argument_sets: list[dict[str, Any]], runs: int
+    command: BaseCommand, pair: Pair[Any, Any], team: Team, argument_sets: list[dict[str, Any]], runs: int,
+    redaction: Redaction,
 ) -> None:
-    patterns, errors, total = find_noise(pair, team, argument_sets, runs)
-    command.stdout.write(f"Noise check: legacy against itself, {plural(total, 'run')}, nothing stored")
-    if patterns:
+    noise = find_noise(pair, team, argument_sets, runs, redaction)
+    command.stdout.write(
+        f"Noise check: legacy against itself, {plural(noise.runs, 'run')}, {noise.finished} finished, nothing stored"
+    )
+    everything = noise.finished == noise.runs
+    within = "" if everything else (
+        f" in the {noise.finished} of {noise.runs} runs that finished ({noise.why_unfinished()})"
+    )
+    if noise.patterns:
         command.stdout.write(command.style.WARNING(
-            "Fields that differ between two legacy runs (non-deterministic; add them as IgnoreRule paths):"
+            f"Fields that differ between two legacy runs{within} (non-deterministic; add them as IgnoreRule paths):"
         ))
-        for pattern, count in patterns.items():
-            command.stdout.write(f"  {pattern or '<root>'}  (in {count} of {total} runs)")
-    else:
+        for pattern, count in noise.patterns.items():
+            command.stdout.write(f"  {pattern or '<root>'}  (in {count} of {noise.finished} runs)")
+    elif everything:
         command.stdout.write("No field differs between two legacy runs")
-    for error in errors:
-        command.stdout.write(command.style.WARNING(f"  legacy run failed: {error}"))
+    elif noise.finished:
+        command.stdout.write(command.style.WARNING(f"No field differs{within}"))
+    else:
+        command.stdout.write(command.style.WARNING(
+            f"No legacy run finished ({noise.why_unfinished()}): nothing is known about noise"
+        ))
+    for failure in noise.failures:
+        command.stdout.write(command.style.WARNING(f"  legacy run failed: {failure}"))
 
 
 # --- rollout shadow -----------------------------------------------------------------------

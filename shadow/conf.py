@@ -11,6 +11,8 @@ DEFAULTS = {
     "SHADOW_DEFAULT_RATE": 0.01,
     # Time the shadow side may take before it is cut off and recorded as a timeout.
     "SHADOW_TIME_BUDGET_MS": 2000,
+    # Each side's time budget in `rollout verify` runs (--budget overrides it): on demand, nobody is waiting.
+    "SHADOW_VERIFY_BUDGET_MS": 60000,
     # Readiness gate: comparisons needed in the window, with no mismatch and no error.
     "SHADOW_MIN_COMPARISONS": 50,
     "SHADOW_EVIDENCE_DAYS": 7,

@@ -206,6 +206,7 @@ MIGRATION_MODULES = {"waffle": "flags.waffle_migrations"}
 globals().update(env_overrides({
     "SHADOW_DEFAULT_RATE": float,
     "SHADOW_TIME_BUDGET_MS": int,
+    "SHADOW_VERIFY_BUDGET_MS": int,
     "SHADOW_MIN_COMPARISONS": int,
     "SHADOW_EVIDENCE_DAYS": int,
     "SHADOW_ROLLBACK_THRESHOLD": int,

@@ -150,7 +150,7 @@ def test_verify_runs_each_example_n_times_prints_each_run_and_stores_the_evidenc
     output = rollout("verify", PAIR, "--team", "acme", "--runs", "2")
 
     lines = output.splitlines()
-    assert lines[0] == f"{PAIR} for acme: 2 examples × 2 runs, stored as evidence"
+    assert lines[0] == f"{PAIR} for acme: 2 examples × 2 runs at a 60000 ms budget, stored as evidence"
     assert lines[1] == "[1] n=1"
     assert re.fullmatch(r"  run 1: match     legacy \d+\.\d\d ms, 0 queries \| optimized \d+\.\d\d ms, 0 queries", lines[2])
     assert [line[:16] for line in lines[2:4] + lines[5:7]] == ["  run 1: match  ", "  run 2: match  "] * 2
@@ -172,7 +172,7 @@ def test_verify_exits_1_on_a_mismatch_and_prints_the_difference(make_pair, gate,
     error, output = rollout_failure("verify", PAIR, "--team", "acme")
 
     assert error.returncode == 1
-    assert str(error) == f"{PAIR}: 3 of 3 comparisons did not match"
+    assert str(error) == "mismatch: 3 of 3 comparisons mismatched"
     lines = output.splitlines()
     assert [line[:19] for line in lines[2:8:2]] == ["  run 1: mismatch  ", "  run 2: mismatch  ", "  run 3: mismatch  "]
     assert lines[3:9:2] == ["      .total: 14 != 15"] * 3
@@ -197,20 +197,34 @@ def test_verify_prints_personal_values_redacted(make_pair, gate, team):
     assert error.returncode == 1
     assert "      .title: [redacted] != [redacted]\n" in output
     assert "Alice" not in output
+    assert output.splitlines()[-1] == (
+        "Personal values and error messages are redacted as in Sentry; --show-personal prints them"
+    )
     assert ShadowRecord.objects.get().diff == [
         {"path": ".title", "line": '.title: "Fix Alice\'s login" != "Fix Bob\'s login"'}
     ]
 
 
-def test_verify_exits_1_on_an_error_and_prints_it(make_pair, gate, team):
-    """Optimized raising: exit status 1 and the error under the run."""
+def test_verify_exits_3_on_an_error_and_prints_its_type(make_pair, gate, team):
+    """Optimized raising, nothing mismatching: inconclusive (exit status 3), the error's type under the run.
+
+    Its message may quote personal values, so it is shown with --show-personal only (as Sentry gets types only).
+    """
     make_pair(PAIR, legacy=legacy_total, optimized=optimized_total, examples=examples({"n": 1}, {"n": 13}))
 
     error, output = rollout_failure("verify", PAIR, "--team", "acme", "--runs", "1")
 
-    assert (error.returncode, str(error)) == (1, f"{PAIR}: 1 of 2 comparisons did not match")
-    assert "      optimized: ValueError: boom\n" in output
+    assert (error.returncode, str(error)) == (
+        3, "inconclusive: 1 of 2 comparisons ended in an error (optimized: ValueError); see the errors above",
+    )
+    assert "      optimized: ValueError\n" in output
+    assert "boom" not in output
     assert "1 of 2 comparisons matched (0 mismatched, 1 errors, 0 timeouts)\n" in output
+
+    error, output = rollout_failure("verify", PAIR, "--team", "acme", "--runs", "1", "--show-personal")
+
+    assert error.returncode == 3
+    assert "      optimized: ValueError: boom\n" in output
 
 
 def test_verify_with_enough_clean_runs_says_ready(make_pair, gate, team):
@@ -239,7 +253,7 @@ def test_verify_noise_lists_a_field_that_differs_between_two_legacy_runs(make_pa
     error, output = rollout_failure("verify", PAIR, "--team", "acme", "--noise")
 
     assert output.splitlines()[:3] == [
-        "Noise check: legacy against itself, 3 runs, nothing stored",
+        "Noise check: legacy against itself, 3 runs, 3 finished, nothing stored",
         "Fields that differ between two legacy runs (non-deterministic; add them as IgnoreRule paths):",
         "  .rows[*].generated  (in 3 of 3 runs)",
     ]
@@ -254,9 +268,9 @@ def test_verify_noise_says_so_when_legacy_is_deterministic(make_pair, gate, team
     output = rollout("verify", PAIR, "--team", "acme", "--runs", "2", "--noise")
 
     assert output.splitlines()[:3] == [
-        "Noise check: legacy against itself, 2 runs, nothing stored",
+        "Noise check: legacy against itself, 2 runs, 2 finished, nothing stored",
         "No field differs between two legacy runs",
-        f"{PAIR} for acme: 1 example × 2 runs, stored as evidence",
+        f"{PAIR} for acme: 1 example × 2 runs at a 60000 ms budget, stored as evidence",
     ]
     assert DailyEvidence.objects.values_list("runs", flat=True).get(pair_name=PAIR, team=team) == 2
 
