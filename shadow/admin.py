@@ -108,12 +108,13 @@ def p50(histogram: list[int], buckets: Sequence[float]) -> str:
 @admin.register(DailyEvidence)
 class DailyEvidenceAdmin(ReadOnlyAdmin):
     list_display = [
-        "day", "pair_name", "team", "runs", "matches", "mismatches", "errors", "timeouts", "inconclusive",
+        "day", "pair_name", "team", "optimized_revision", "legacy_revision",
+        "runs", "matches", "mismatches", "errors", "timeouts", "inconclusive",
         "optimized_served_mismatches", "optimized_errors", "p50_ms", "p50_queries",
     ]
-    list_filter = ["pair_name", "day"]
+    list_filter = ["pair_name", "day", "optimized_revision"]
     list_select_related = ["team"]
-    search_fields = ["pair_name", "team__slug"]
+    search_fields = ["pair_name", "team__slug", "optimized_revision", "legacy_revision"]
     date_hierarchy = "day"
     ordering = ["-day", "pair_name", "team__slug"]
 
@@ -138,7 +139,7 @@ class ShadowRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     fields = [
         "created_at", "pair_name", "team", "outcome", "served", "differences", "error",
-        "call_arguments", "legacy_measurement", "optimized_measurement",
+        "call_arguments", "legacy_measurement", "optimized_measurement", "legacy_revision", "optimized_revision",
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ShadowRecord | None = None) -> list[str]:

@@ -18,9 +18,11 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from shadow import conf
+from shadow import conf, pairs
+from shadow.errors import UnknownPairError
 from shadow.measure import LOCK_NOT_AVAILABLE, QUERY_CANCELED, Measurement, sqlstate
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence
+from shadow.outcome import LEGACY, OPTIMIZED
 
 COUNTERS = ("runs", "matches", "mismatches", "ignored_differences", "errors", "timeouts", "inconclusive")
 
@@ -68,9 +70,17 @@ def bucket_bound(value: float | None, buckets: Sequence[float]) -> Any:
 
 @dataclass
 class Evidence:
+    """One team's evidence over the window, for the pair's current code revisions only.
+
+    Rows of other revisions (the code changed since) are not added; their
+    comparisons are counted in older_comparisons, so the gate can say why.
+    """
+
     pair: str
     team_id: int
     days: int
+    revisions: dict[str, str] = field(default_factory=dict)
+    older_comparisons: int = 0
     runs: int = 0
     matches: int = 0
     mismatches: int = 0
@@ -105,7 +115,15 @@ class Evidence:
         needed = conf.get("SHADOW_MIN_COMPARISONS")
         found = []
         if self.comparisons < needed:
-            found.append(f"{self.comparisons} of {needed} comparisons in the last {self.days} days")
+            found.append(
+                f"{self.comparisons} of {needed} comparisons in the last {self.days} days"
+                + (" for the current revision" if self.older_comparisons else "")
+            )
+            if self.older_comparisons:
+                found.append(
+                    f"evidence is for an older revision ({self.older_comparisons} comparisons before "
+                    f"optimized {self.revisions.get('optimized', '?')} / legacy {self.revisions.get('legacy', '?')})"
+                )
         if self.mismatches:
             found.append(f"{self.mismatches} mismatches")
         if self.errors or self.timeouts:
@@ -125,16 +143,31 @@ class Evidence:
         self.optimized_queries = add_histograms(self.optimized_queries, row.optimized_queries_histogram)
 
 
+def current_revisions(pair_name: str) -> dict[str, str]:
+    """The registered pair's revisions now; empty for a flag without a pair (its evidence is not filtered)."""
+    try:
+        return pairs.get(pair_name).revisions()
+    except UnknownPairError:
+        return {}
+
+
 def evidence_for(pair_name: str, team_ids: Iterable[int], *, today: dt.date | None = None) -> dict[int, Evidence]:
-    """Evidence per team over the last SHADOW_EVIDENCE_DAYS days, from one query."""
+    """Evidence per team over the last SHADOW_EVIDENCE_DAYS days for the pair's current revisions, from one query."""
     days = conf.get("SHADOW_EVIDENCE_DAYS")
     today = today or timezone.now().date()
-    evidence = {team_id: Evidence(pair=pair_name, team_id=team_id, days=days) for team_id in team_ids}
+    revisions = current_revisions(pair_name)
+    evidence = {
+        team_id: Evidence(pair=pair_name, team_id=team_id, days=days, revisions=revisions) for team_id in team_ids
+    }
     rows = DailyEvidence.objects.filter(
         pair_name=pair_name, team_id__in=list(evidence), day__gt=today - dt.timedelta(days=days), day__lte=today
     )
     for row in rows:
-        evidence[row.team_id].add_day(row)
+        item = evidence[row.team_id]
+        if revisions and (row.legacy_revision, row.optimized_revision) != (revisions[LEGACY], revisions[OPTIMIZED]):
+            item.older_comparisons += row.comparisons
+        else:
+            item.add_day(row)
     return evidence
 
 
@@ -159,6 +192,7 @@ def evidence_row(item: Evidence) -> dict[str, Any]:
             bucket_bound(item.p50_queries("legacy"), QUERY_BUCKETS),
             bucket_bound(item.p50_queries("optimized"), QUERY_BUCKETS),
         ),
+        "revision": item.revisions or None,
         "ready": item.ready,
     }
 
@@ -211,15 +245,15 @@ class DayCounters:
 
 UPSERT = """
 INSERT INTO shadow_dailyevidence AS e (
-    pair_name, team_id, day, runs, matches, mismatches, ignored_differences, errors, timeouts, inconclusive,
+    pair_name, team_id, day, legacy_revision, optimized_revision, runs, matches, mismatches, ignored_differences, errors, timeouts, inconclusive,
     optimized_served_mismatches, optimized_errors,
     legacy_ms_histogram, optimized_ms_histogram, legacy_queries_histogram, optimized_queries_histogram,
     legacy_ms_total, optimized_ms_total, legacy_queries_total, optimized_queries_total, measured_runs, updated_at
 ) VALUES (
-    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
     %s::int[], %s::int[], %s::int[], %s::int[], %s, %s, %s, %s, %s, %s
 )
-ON CONFLICT (pair_name, team_id, day) DO UPDATE SET
+ON CONFLICT (pair_name, team_id, day, legacy_revision, optimized_revision) DO UPDATE SET
     runs = e.runs + EXCLUDED.runs,
     matches = e.matches + EXCLUDED.matches,
     mismatches = e.mismatches + EXCLUDED.mismatches,
@@ -244,15 +278,17 @@ RETURNING mismatches, errors, optimized_served_mismatches, optimized_errors
 
 
 def upsert_day(
-    *, pair_name: str, team_id: int, runs: int = 0, matches: int = 0, mismatches: int = 0, ignored: int = 0,
-    errors: int = 0, timeouts: int = 0, inconclusive: int = 0, optimized_served_mismatches: int = 0, optimized_errors: int = 0,
+    *, pair_name: str, team_id: int, revisions: dict[str, str] | None = None, runs: int = 0, matches: int = 0,
+    mismatches: int = 0, ignored: int = 0, errors: int = 0, timeouts: int = 0, inconclusive: int = 0,
+    optimized_served_mismatches: int = 0, optimized_errors: int = 0,
     legacy: Measurement | None = None, optimized: Measurement | None = None,
 ) -> DayCounters:
-    """Add one call's counts and measurements to the (pair, team, today) row: a single statement."""
+    """Add one call's counts and measurements to the (pair, team, today, revisions) row: a single statement."""
     now = timezone.now()
+    revisions = revisions or {}
     params: list[Any] = [
-        pair_name, team_id, now.date(), runs, matches, mismatches, ignored, errors, timeouts, inconclusive,
-        optimized_served_mismatches, optimized_errors,
+        pair_name, team_id, now.date(), revisions.get(LEGACY, ""), revisions.get(OPTIMIZED, ""),
+        runs, matches, mismatches, ignored, errors, timeouts, inconclusive, optimized_served_mismatches, optimized_errors,
         one_hot(MS_BUCKETS, legacy.wall_ms if legacy else None),
         one_hot(MS_BUCKETS, optimized.wall_ms if optimized else None),
         one_hot(QUERY_BUCKETS, legacy.queries if legacy else None),

@@ -63,6 +63,8 @@ def judge(
     comparison.team_id = getattr(team, "pk", None)
     comparison.team_slug = getattr(team, "slug", "")
     comparison.call_arguments = describe_call(kwargs)
+    revisions = pair.revisions()
+    comparison.legacy_revision, comparison.optimized_revision = revisions[LEGACY], revisions[OPTIMIZED]
     if differences is None:
         def differences() -> ComparisonResult:
             return compare(legacy.observed(writes=pair.writes), optimized.observed(writes=pair.writes), pair.rules)

@@ -44,7 +44,7 @@ class SamplingRate(models.Model):
 
 
 class DailyEvidence(models.Model):
-    """Per pair, team and day: what sampled comparisons found, and how both sides performed.
+    """Per pair, team, day and code revisions: what sampled comparisons found, and how both sides performed.
 
     Written by one upsert per sampled call (shadow.reporters.upsert_day).
     """
@@ -52,6 +52,9 @@ class DailyEvidence(models.Model):
     pair_name = models.CharField(max_length=100)
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    # The code both sides ran (shadow.revisions): the gate counts only the current revisions' rows.
+    legacy_revision = models.CharField(max_length=40, default="", blank=True)
+    optimized_revision = models.CharField(max_length=40, default="", blank=True)
     runs = models.IntegerField(default=0)
     matches = models.IntegerField(default=0)
     mismatches = models.IntegerField(default=0)
@@ -77,7 +80,10 @@ class DailyEvidence(models.Model):
     class Meta:
         verbose_name_plural = "daily evidence"
         constraints = [
-            models.UniqueConstraint(fields=["pair_name", "team", "day"], name="evidence_unique_pair_team_day")
+            models.UniqueConstraint(
+                fields=["pair_name", "team", "day", "legacy_revision", "optimized_revision"],
+                name="evidence_unique_pair_team_day_revisions",
+            )
         ]
 
     def __str__(self) -> str:
@@ -106,6 +112,8 @@ class ShadowRecord(models.Model):
     legacy_measurement = models.JSONField(null=True, blank=True)
     optimized_measurement = models.JSONField(null=True, blank=True)
     call_arguments = models.JSONField(default=dict)
+    legacy_revision = models.CharField(max_length=40, default="", blank=True)
+    optimized_revision = models.CharField(max_length=40, default="", blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -91,6 +91,9 @@ class Comparison:
     call_arguments: dict[str, Any] = field(default_factory=dict)
     # "legacy" when optimized served but its answer mismatched, so the caller got legacy's instead.
     answered_with: str = ""
+    # The code each side ran (shadow.revisions), as the pair reported it.
+    legacy_revision: str = ""
+    optimized_revision: str = ""
 
     @property
     def matched(self) -> bool:

@@ -26,6 +26,7 @@ from shadow import conf
 from shadow.diff import CompareRules
 from shadow.errors import ShadowError, UnknownPairError
 from shadow.outcome import LEGACY, OPTIMIZED
+from shadow.revisions import fingerprint
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,6 +55,8 @@ class Pair(Generic[P, R]):
     (shadow/streaming.py). Stream pairs cannot be deferred or write, and their
     rows are compared exactly: ignore and unordered rules are refused.
     time_budget_ms: the shadow side's budget (default SHADOW_TIME_BUDGET_MS).
+    revision: the code revision both sides carry in the evidence; by default
+    each side's own fingerprint of the code it runs (shadow.revisions).
     examples: team -> list of keyword-argument dicts (without team) that
     `rollout verify` runs when asked to compare on demand.
     """
@@ -69,6 +72,7 @@ class Pair(Generic[P, R]):
     time_budget_ms: int | None = None
     examples: Examples | None = None
     stream: bool = False
+    revision: str | None = None
 
     def __post_init__(self) -> None:
         if self.writes and self.snapshot is None:
@@ -105,6 +109,12 @@ class Pair(Generic[P, R]):
     def budget_ms(self) -> int:
         """The shadow side's time budget: the pair's own, else SHADOW_TIME_BUDGET_MS."""
         return self.time_budget_ms or int(conf.get("SHADOW_TIME_BUDGET_MS"))
+
+    def revisions(self) -> dict[str, str]:
+        """{"legacy": …, "optimized": …}: the revision of the code each side runs now."""
+        if self.revision:
+            return {LEGACY: self.revision, OPTIMIZED: self.revision}
+        return {LEGACY: _fingerprint(self.legacy), OPTIMIZED: _fingerprint(self.optimized)}
 
     def side(self, side: str) -> Callable[P, R]:
         """The function of one side, by name ("legacy" or "optimized")."""
@@ -160,6 +170,17 @@ def _alternatives(hint: Any) -> list[Any]:
     return [hint]
 
 
+# Code does not change while a process runs: each side is fingerprinted once (kept by id, as callable
+# objects need not be hashable; the entry holds the object, so its id cannot be reused).
+_fingerprints: dict[int, tuple[Callable[..., Any], str]] = {}
+
+
+def _fingerprint(function: Callable[..., Any]) -> str:
+    known = _fingerprints.get(id(function))
+    if known is None or known[0] is not function:
+        known = _fingerprints[id(function)] = (function, fingerprint(function))
+    return known[1]
+
 _pairs: dict[str, Pair[Any, Any]] = {}
 _dispatcher: Dispatcher | None = None
 
@@ -194,6 +215,7 @@ def pair(
     time_budget_ms: int | None = None,
     examples: Examples | None = None,
     stream: bool = False,
+    revision: str | None = None,
 ) -> Pair[P, R]:
     """Declare and register a pair; returns the callable entry point, typed like `legacy`."""
     return register(
@@ -201,6 +223,7 @@ def pair(
             name=name, legacy=legacy, optimized=optimized, description=description,
             rules=rules if rules is not None else CompareRules(), writes=writes, snapshot=snapshot,
             deferred=deferred, time_budget_ms=time_budget_ms, examples=examples, stream=stream,
+            revision=revision,
         )
     )
 

@@ -56,8 +56,8 @@ def report_serving_error(
     logger.warning("Optimized side of %s raised %s for team %s; %s", pair.name, type(error).__name__, team_id, detail)
     if team_id is None:
         return
-    _guarded("store evidence", pair.name, store_serving_error, pair.name, team_id, kwargs, error, detail)
-    _guarded("report to Sentry", pair.name, send_serving_error_to_sentry, pair.name, getattr(team, "slug", ""), error)
+    _guarded("store evidence", pair.name, store_serving_error, pair, team_id, kwargs, error, detail)
+    _guarded("report to Sentry", pair.name, send_serving_error_to_sentry, pair, getattr(team, "slug", ""), error)
     guard_rollback(pair.name, team_id, mismatch=False)
 
 
@@ -119,6 +119,7 @@ def store_comparison(comparison: Comparison) -> DayCounters:
         counters = upsert_day(
             pair_name=comparison.pair,
             team_id=team_id,
+            revisions={LEGACY: comparison.legacy_revision, OPTIMIZED: comparison.optimized_revision},
             runs=1,
             matches=int(outcome == "match"),
             mismatches=int(outcome == "mismatch"),
@@ -147,22 +148,28 @@ def store_comparison(comparison: Comparison) -> DayCounters:
                     comparison.optimized.measurement.as_dict() if comparison.optimized.measurement else None
                 ),
                 call_arguments=comparison.call_arguments,
+                legacy_revision=comparison.legacy_revision,
+                optimized_revision=comparison.optimized_revision,
             )
     return counters
 
 
 def store_serving_error(
-    pair_name: str, team_id: int, kwargs: dict[str, Any], error: BaseException, detail: str = "fell back to legacy"
+    pair: Pair[Any, Any], team_id: int, kwargs: dict[str, Any], error: BaseException,
+    detail: str = "fell back to legacy",
 ) -> DayCounters:
+    revisions = pair.revisions()
     with bounded_write():
-        counters = upsert_day(pair_name=pair_name, team_id=team_id, errors=1, optimized_errors=1)
+        counters = upsert_day(pair_name=pair.name, team_id=team_id, revisions=revisions, errors=1, optimized_errors=1)
         ShadowRecord.objects.create(
-            pair_name=pair_name,
+            pair_name=pair.name,
             team_id=team_id,
             outcome=ShadowRecord.Outcome.ERROR,
             served=OPTIMIZED,
             error=f"optimized (serving, {detail}): {type(error).__name__}: {error}",
             call_arguments=describe_call(kwargs),
+            legacy_revision=revisions[LEGACY],
+            optimized_revision=revisions[OPTIMIZED],
         )
     return counters
 
@@ -196,6 +203,8 @@ def send_to_sentry(comparison: Comparison) -> None:
         if comparison.answered_with:
             scope.set_tag("shadow.answered", comparison.answered_with)
         scope.set_tag("shadow.outcome", comparison.outcome)
+        scope.set_tag("shadow.legacy_revision", comparison.legacy_revision)
+        scope.set_tag("shadow.optimized_revision", comparison.optimized_revision)
         context: dict[str, Any] = {"measurements": measurements_context(comparison)}
         if comparison.outcome == "mismatch":
             scope.fingerprint = ["shadow-mismatch", comparison.pair]
@@ -223,12 +232,13 @@ def without_exception_messages(event: Any, hint: Any) -> Any:
     return event
 
 
-def send_serving_error_to_sentry(pair_name: str, team_slug: str, error: BaseException) -> None:
+def send_serving_error_to_sentry(pair: Pair[Any, Any], team_slug: str, error: BaseException) -> None:
     with sentry_sdk.new_scope() as scope:
-        scope.set_tag("shadow.pair", pair_name)
+        scope.set_tag("shadow.pair", pair.name)
         scope.set_tag("team", team_slug)
         scope.set_tag("served", OPTIMIZED)
         scope.set_tag("shadow.outcome", "serving-error")
-        scope.fingerprint = ["shadow-serving-error", pair_name, type(error).__name__]
+        scope.set_tag("shadow.optimized_revision", pair.revisions()[OPTIMIZED])
+        scope.fingerprint = ["shadow-serving-error", pair.name, type(error).__name__]
         scope.add_event_processor(without_exception_messages)
         sentry_sdk.capture_exception(error)

@@ -45,6 +45,7 @@ class ConsolePair:
     name: str
     description: str
     flag_mode: str
+    revisions: dict[str, str]
     rows: list[ConsoleRow]
 
 
@@ -71,6 +72,7 @@ def console_pairs(teams: list[Team]) -> list[ConsolePair]:
             name=pair.name,
             description=pair.description or (status.description or ""),
             flag_mode=status.mode,
+            revisions=pair.revisions(),
             rows=[
                 ConsoleRow(
                     team_slug=team.slug,

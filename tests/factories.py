@@ -22,6 +22,7 @@ from apps.metrics.models import (
 )
 from apps.teams.models import Membership, Team
 from flags.models import Flag
+from shadow.evidence import current_revisions
 from shadow.models import DailyEvidence, SamplingRate, ShadowRecord, empty_ms_histogram, empty_query_histogram
 
 UTC = dt.UTC
@@ -221,6 +222,9 @@ class DailyEvidenceFactory(DjangoModelFactory):
     pair_name = "test.pair"
     team = factory.SubFactory(TeamFactory)
     day = factory.LazyFunction(lambda: dt.datetime.now(UTC).date())
+    # The registered pair's current code, so the gate counts the row; pass others to model older code.
+    legacy_revision = factory.LazyAttribute(lambda row: current_revisions(row.pair_name).get("legacy", ""))
+    optimized_revision = factory.LazyAttribute(lambda row: current_revisions(row.pair_name).get("optimized", ""))
     legacy_ms_histogram = factory.LazyFunction(empty_ms_histogram)
     optimized_ms_histogram = factory.LazyFunction(empty_ms_histogram)
     legacy_queries_histogram = factory.LazyFunction(empty_query_histogram)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from flags.models import FlagAudit
+from shadow import pairs as registry
 from shadow import sampling
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
 from tests.factories import DailyEvidenceFactory, SamplingRateFactory, TeamFactory
@@ -80,18 +81,21 @@ def status_evidence(make_pair, gate, team, other_team):
 
 
 def test_status_text_adds_the_evidence_columns_for_a_flag_with_a_pair(status_evidence):
-    """The pair's rows carry comparisons, mismatches, errors, timeouts, p50s legacy → optimized and ready; others "—"."""
+    """The pair's rows carry comparisons, mismatches, errors, timeouts, p50s and code revisions legacy → optimized,
+    and ready; others "—"."""
     rows = table(rollout("status"))
+    revisions = registry.get(PAIR).revisions()
+    code = f"{revisions['legacy']} → {revisions['optimized']}"
 
     assert rows[0] == [
-        "FLAG", "TEAM", "STATE", "SINCE", "BY", "MODE",
-        "COMPARISONS", "MISMATCHES", "ERRORS", "TIMEOUTS", "INCONCLUSIVE", "P50 MS", "P50 QUERIES", "READY",
+        "FLAG", "TEAM", "STATE", "SINCE", "BY", "MODE", "COMPARISONS", "MISMATCHES", "ERRORS", "TIMEOUTS",
+        "INCONCLUSIVE", "P50 MS", "P50 QUERIES", "REVISION", "READY",
     ]
     assert [row for row in rows if row[0] == PAIR] == [
-        [PAIR, "acme", "off", "—", "—", "listed teams only", "5", "1", "0", "0", "0", ">10000 → 7.5", "12 → 2", "no"],
-        [PAIR, "globex", "off", "—", "—", "listed teams only", "6", "0", "0", "0", "0", "—", "—", "yes"],
+        [PAIR, "acme", "off", "—", "—", "listed teams only", "5", "1", "0", "0", "0", ">10000 → 7.5", "12 → 2", code, "no"],
+        [PAIR, "globex", "off", "—", "—", "listed teams only", "6", "0", "0", "0", "0", "—", "—", code, "yes"],
     ]
-    assert [row for row in rows if row[0] == "metrics.key_metrics"][0][6:] == ["—"] * 8
+    assert [row for row in rows if row[0] == "metrics.key_metrics"][0][6:] == ["—"] * 9
 
 
 def test_status_json_puts_the_evidence_under_each_team_of_a_paired_flag(status_evidence):
@@ -104,11 +108,12 @@ def test_status_json_puts_the_evidence_under_each_team_of_a_paired_flag(status_e
             "comparisons": 5, "mismatches": 1, "errors": 0, "timeouts": 0, "inconclusive": 0,
             "p50_ms": {"legacy": ">10000", "optimized": 7.5},
             "p50_queries": {"legacy": 12, "optimized": 2},
+            "revision": registry.get(PAIR).revisions(),
             "ready": False,
         },
         {
             "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0,
-            "p50_ms": None, "p50_queries": None, "ready": True,
+            "p50_ms": None, "p50_queries": None, "revision": registry.get(PAIR).revisions(), "ready": True,
         },
     ]
     unpaired = next(flag for flag in document["flags"] if flag["name"] == "metrics.key_metrics")

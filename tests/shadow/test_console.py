@@ -119,14 +119,16 @@ def test_each_pair_lists_every_team_with_evidence_rate_and_flag_state(staff_clie
         ("acme", False, "0.25", {
             "comparisons": 5, "mismatches": 1, "errors": 1, "timeouts": 1, "inconclusive": 0,
             "p50_ms": {"legacy": 50, "optimized": 5}, "p50_queries": {"legacy": 20, "optimized": 3},
-            "ready": False,
+            "revision": second.revisions, "ready": False,
         }),
         ("globex", True, "0.01", {
             "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0,
-            "p50_ms": None, "p50_queries": None, "ready": True,
+            "p50_ms": None, "p50_queries": None, "revision": second.revisions, "ready": True,
         }),
     ]
     page = response.content.decode()
+    # The code the evidence is for, per pair.
+    assert f"optimized <code>{second.revisions['optimized']}</code>" in page
     assert '<td class="num">50 → 5</td>' in page
     assert '<td class="num">20 → 3</td>' in page
     assert '<span class="pill high">not ready</span>' in page
