@@ -26,17 +26,19 @@ from typing import TYPE_CHECKING, Any
 from shadow.codec import register_type
 from shadow.diff import CompareRules, IgnoreRule
 from shadow.errors import NotReadyError, ShadowError, ShadowMismatchError, ShadowTimeout, UnknownPairError
-from shadow.pairs import Pair, pair
+from shadow.pairs import CachedEntry, Pair, PairCache, pair
 from shadow.testing import force_side
 
 if TYPE_CHECKING:
     from shadow.outcome import Comparison
 
 __all__ = [
+    "CachedEntry",
     "CompareRules",
     "IgnoreRule",
     "NotReadyError",
     "Pair",
+    "PairCache",
     "ShadowError",
     "ShadowMismatchError",
     "ShadowTimeout",

@@ -53,7 +53,7 @@ import flags
 from shadow import conf, sampling, testing
 from shadow.codec import encode_call
 from shadow.execution import atomically, run_isolated, run_served
-from shadow.judging import judge, judge_and_report, judge_streams, raise_if_mismatch
+from shadow.judging import check_cache, judge, judge_and_report, judge_streams, raise_if_mismatch
 from shadow.outcome import LEGACY, OPTIMIZED, Comparison, SideRun, other_side, same_error
 from shadow.pairs import Pair
 from shadow.reporters import SKIPPED, report_serving_error
@@ -148,23 +148,29 @@ def dual_run(pair: Pair[Any, Any], kwargs: dict[str, Any], served: str) -> Any:
     if own is None:
         return serve(pair, kwargs, served)
     shadow = other_side(served)
+    # A cached pair's sampled call computes both sides: two computations are compared, and the caller
+    # gets a fresh value; the cache entry is checked on its own (check_cache).
+    running = pair.computing()
     runs: dict[str, SideRun] = {}
     if in_thread(pair):
         # The shadow runs beside the serving side; the caller waits for it at most its budget.
-        thread = THREADS.start(pair, shadow, own[shadow])
+        thread = THREADS.start(running, shadow, own[shadow])
         if thread is None:
             SKIPPED.count(pair.name)
             return serve(pair, kwargs, served)
-        runs[served] = run_served(pair, served, own[served])
+        runs[served] = run_served(running, served, own[served])
         runs[shadow] = thread.wait()
     else:
         # Write pairs run the shadow side first, rolled back, so both sides start from the same rows.
         order = [shadow, served] if pair.writes else random.sample([served, shadow], 2)
         for side in order:
-            runs[side] = run_served(pair, side, own[side]) if side == served else run_isolated(pair, side, own[side])
+            runs[side] = (
+                run_served(running, side, own[side]) if side == served else run_isolated(running, side, own[side])
+            )
 
     def verdict() -> Comparison:
         comparison = judge(pair, kwargs, served, runs[LEGACY], runs[OPTIMIZED])
+        comparison.cache_check = check_cache(pair, kwargs, runs[OPTIMIZED])
         if comparison.outcome == "mismatch" and served == OPTIMIZED and not pair.writes:
             # Legacy is the reference and already answered this very call: the caller gets its answer.
             comparison.answered_with = LEGACY

@@ -24,7 +24,9 @@ from shadow.measure import LOCK_NOT_AVAILABLE, QUERY_CANCELED, Measurement, sqls
 from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence
 from shadow.outcome import LEGACY, OPTIMIZED
 
-COUNTERS = ("runs", "matches", "mismatches", "ignored_differences", "errors", "timeouts", "inconclusive")
+COUNTERS = (
+    "runs", "matches", "mismatches", "ignored_differences", "errors", "timeouts", "inconclusive", "stale_cache",
+)
 
 
 # --- histograms -------------------------------------------------------------------------
@@ -88,6 +90,7 @@ class Evidence:
     errors: int = 0
     timeouts: int = 0
     inconclusive: int = 0
+    stale_cache: int = 0
     legacy_ms: list[int] = field(default_factory=lambda: [0] * (len(MS_BUCKETS) + 1))
     optimized_ms: list[int] = field(default_factory=lambda: [0] * (len(MS_BUCKETS) + 1))
     legacy_queries: list[int] = field(default_factory=lambda: [0] * (len(QUERY_BUCKETS) + 1))
@@ -185,6 +188,7 @@ def evidence_row(item: Evidence) -> dict[str, Any]:
         "errors": item.errors,
         "timeouts": item.timeouts,
         "inconclusive": item.inconclusive,
+        "stale_cache": item.stale_cache,
         "p50_ms": side_pair(
             bucket_bound(item.p50_ms("legacy"), MS_BUCKETS), bucket_bound(item.p50_ms("optimized"), MS_BUCKETS)
         ),
@@ -246,11 +250,11 @@ class DayCounters:
 UPSERT = """
 INSERT INTO shadow_dailyevidence AS e (
     pair_name, team_id, day, legacy_revision, optimized_revision, runs, matches, mismatches, ignored_differences, errors, timeouts, inconclusive,
-    optimized_served_mismatches, optimized_errors,
+    stale_cache, optimized_served_mismatches, optimized_errors,
     legacy_ms_histogram, optimized_ms_histogram, legacy_queries_histogram, optimized_queries_histogram,
     legacy_ms_total, optimized_ms_total, legacy_queries_total, optimized_queries_total, measured_runs, updated_at
 ) VALUES (
-    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+    %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
     %s::int[], %s::int[], %s::int[], %s::int[], %s, %s, %s, %s, %s, %s
 )
 ON CONFLICT (pair_name, team_id, day, legacy_revision, optimized_revision) DO UPDATE SET
@@ -261,6 +265,7 @@ ON CONFLICT (pair_name, team_id, day, legacy_revision, optimized_revision) DO UP
     errors = e.errors + EXCLUDED.errors,
     timeouts = e.timeouts + EXCLUDED.timeouts,
     inconclusive = e.inconclusive + EXCLUDED.inconclusive,
+    stale_cache = e.stale_cache + EXCLUDED.stale_cache,
     optimized_served_mismatches = e.optimized_served_mismatches + EXCLUDED.optimized_served_mismatches,
     optimized_errors = e.optimized_errors + EXCLUDED.optimized_errors,
     legacy_ms_histogram = (SELECT array_agg(a + b ORDER BY i) FROM unnest(e.legacy_ms_histogram, EXCLUDED.legacy_ms_histogram) WITH ORDINALITY AS h(a, b, i)),
@@ -280,7 +285,7 @@ RETURNING mismatches, errors, optimized_served_mismatches, optimized_errors
 def upsert_day(
     *, pair_name: str, team_id: int, revisions: dict[str, str] | None = None, runs: int = 0, matches: int = 0,
     mismatches: int = 0, ignored: int = 0, errors: int = 0, timeouts: int = 0, inconclusive: int = 0,
-    optimized_served_mismatches: int = 0, optimized_errors: int = 0,
+    stale_cache: int = 0, optimized_served_mismatches: int = 0, optimized_errors: int = 0,
     legacy: Measurement | None = None, optimized: Measurement | None = None,
 ) -> DayCounters:
     """Add one call's counts and measurements to the (pair, team, today, revisions) row: a single statement."""
@@ -288,7 +293,8 @@ def upsert_day(
     revisions = revisions or {}
     params: list[Any] = [
         pair_name, team_id, now.date(), revisions.get(LEGACY, ""), revisions.get(OPTIMIZED, ""),
-        runs, matches, mismatches, ignored, errors, timeouts, inconclusive, optimized_served_mismatches, optimized_errors,
+        runs, matches, mismatches, ignored, errors, timeouts, inconclusive, stale_cache,
+        optimized_served_mismatches, optimized_errors,
         one_hot(MS_BUCKETS, legacy.wall_ms if legacy else None),
         one_hot(MS_BUCKETS, optimized.wall_ms if optimized else None),
         one_hot(QUERY_BUCKETS, legacy.queries if legacy else None),

@@ -30,6 +30,7 @@ from shadow.outcome import (
     NONE,
     OPTIMIZED,
     SIDES,
+    CacheCheck,
     Comparison,
     RowDifference,
     SideRun,
@@ -88,6 +89,21 @@ def judge(
             comparison.outcome = "error"
             comparison.comparator_error = f"comparator: {type(error).__name__}: {error}"
     return comparison
+
+
+def check_cache(pair: Pair[Any, Any], kwargs: dict[str, Any], optimized: SideRun) -> CacheCheck | None:
+    """A cached pair: does the entry it would serve for this call equal the fresh optimized value? Never raises."""
+    if pair.cache is None or optimized.failed:
+        return None
+    try:
+        entry = pair.cache.peek(**kwargs)
+        if entry is None:
+            return None
+        result = compare(entry.value, optimized.value, pair.rules)
+    except Exception:
+        logger.exception("The cache entry of %s could not be checked", pair.name)
+        return None
+    return CacheCheck(stale=not result.matched, age_seconds=entry.age_seconds, result=result)
 
 
 def judge_and_report(pair: Pair[Any, Any], verdict: Callable[[], Comparison]) -> Comparison | None:
@@ -160,10 +176,14 @@ def judge_streams(
 
 
 def compare_isolated(pair: Pair[Any, Any], kwargs: dict[str, Any], *, served: str) -> Comparison:
-    """Both sides, each contained and rolled back, in random order; judged, not reported."""
+    """Both sides, each contained and rolled back, in random order; judged, not reported.
+
+    A cached pair's optimized side is computed, never read from its cache.
+    """
     if pair.stream:
         return compare_streams(pair, kwargs, served=served)
-    runs = {side: run_isolated(pair, side, kwargs) for side in random.sample(SIDES, 2)}
+    running = pair.computing()
+    runs = {side: run_isolated(running, side, kwargs) for side in random.sample(SIDES, 2)}
     return judge(pair, kwargs, served, runs[LEGACY], runs[OPTIMIZED])
 
 

@@ -63,6 +63,8 @@ class DailyEvidence(models.Model):
     timeouts = models.IntegerField(default=0)
     # The shadow side was blocked by a row lock: counted, but neither a comparison nor an error.
     inconclusive = models.IntegerField(default=0)
+    # A cached pair's entry differed from a fresh computation of the same call: not a mismatch.
+    stale_cache = models.IntegerField(default=0)
     # While the optimized side served: what counts towards the guarded rollback.
     optimized_served_mismatches = models.IntegerField(default=0)
     optimized_errors = models.IntegerField(default=0)
@@ -102,6 +104,7 @@ class ShadowRecord(models.Model):
         ERROR = "error", "Error"
         TIMEOUT = "timeout", "Timeout"
         INCONCLUSIVE = "inconclusive", "Inconclusive"
+        STALE_CACHE = "stale_cache", "Stale cache"
 
     pair_name = models.CharField(max_length=100, db_index=True)
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")

@@ -70,6 +70,19 @@ class SideRun:
 
 
 @dataclass
+class CacheCheck:
+    """A cached pair's served entry against the fresh optimized value of the same call.
+
+    stale: they differ (what a cached call would have served was out of date);
+    age_seconds: the entry's age, when known.
+    """
+
+    stale: bool
+    age_seconds: float | None
+    result: ComparisonResult
+
+
+@dataclass
 class Comparison:
     """One dual run: both sides' runs and measurements, and the verdict.
 
@@ -94,6 +107,8 @@ class Comparison:
     # The code each side ran (shadow.revisions), as the pair reported it.
     legacy_revision: str = ""
     optimized_revision: str = ""
+    # Cached pairs: the served cache entry checked against the fresh optimized value (None: nothing cached).
+    cache_check: CacheCheck | None = None
 
     @property
     def matched(self) -> bool:

@@ -19,7 +19,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from shadow import conf
@@ -35,6 +35,29 @@ R = TypeVar("R")
 Examples = Callable[[Any], list[dict[str, Any]]]
 # (pair, the call's keyword arguments) -> what the call returns.
 Dispatcher = Callable[["Pair[Any, Any]", dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class CachedEntry:
+    """What a cached pair would serve now without computing: the value, and how old it is (None: unknown)."""
+
+    value: Any
+    age_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class PairCache:
+    """A pair whose optimized side may answer from a cache.
+
+    compute: the optimized side without its cache (same keyword arguments);
+    comparisons run this, so they compare two computations, never a cached
+    value against a fresh one. peek: the entry the optimized side would serve
+    for these arguments now (None when there is none), read without computing;
+    a sampled call checks it against the fresh value ("stale cache").
+    """
+
+    compute: Callable[..., Any]
+    peek: Callable[..., CachedEntry | None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +80,7 @@ class Pair(Generic[P, R]):
     time_budget_ms: the shadow side's budget (default SHADOW_TIME_BUDGET_MS).
     revision: the code revision both sides carry in the evidence; by default
     each side's own fingerprint of the code it runs (shadow.revisions).
+    cache: for a read pair whose optimized side serves from a cache (PairCache).
     examples: team -> list of keyword-argument dicts (without team) that
     `rollout verify` runs when asked to compare on demand.
     """
@@ -73,8 +97,11 @@ class Pair(Generic[P, R]):
     examples: Examples | None = None
     stream: bool = False
     revision: str | None = None
+    cache: PairCache | None = None
 
     def __post_init__(self) -> None:
+        if self.cache is not None and (self.writes or self.stream):
+            raise ValueError(f"Pair {self.name!r}: only read pairs can declare a cache")
         if self.writes and self.snapshot is None:
             raise ValueError(f"Pair {self.name!r} writes, so it needs a snapshot function")
         if self.stream:
@@ -109,6 +136,12 @@ class Pair(Generic[P, R]):
     def budget_ms(self) -> int:
         """The shadow side's time budget: the pair's own, else SHADOW_TIME_BUDGET_MS."""
         return self.time_budget_ms or int(conf.get("SHADOW_TIME_BUDGET_MS"))
+
+    def computing(self) -> Pair[P, R]:
+        """The pair that comparisons run: a cached pair's optimized side without its cache (never registered)."""
+        if self.cache is None:
+            return self
+        return replace(self, optimized=self.cache.compute, cache=None)
 
     def revisions(self) -> dict[str, str]:
         """{"legacy": …, "optimized": …}: the revision of the code each side runs now."""
@@ -216,6 +249,7 @@ def pair(
     examples: Examples | None = None,
     stream: bool = False,
     revision: str | None = None,
+    cache: PairCache | None = None,
 ) -> Pair[P, R]:
     """Declare and register a pair; returns the callable entry point, typed like `legacy`."""
     return register(
@@ -223,7 +257,7 @@ def pair(
             name=name, legacy=legacy, optimized=optimized, description=description,
             rules=rules if rules is not None else CompareRules(), writes=writes, snapshot=snapshot,
             deferred=deferred, time_budget_ms=time_budget_ms, examples=examples, stream=stream,
-            revision=revision,
+            revision=revision, cache=cache,
         )
     )
 

@@ -21,7 +21,7 @@ from shadow.diff import ComparisonResult
 from shadow.evidence import DayCounters, bounded_write, gave_up, upsert_day
 from shadow.gate import count_failure, roll_back_if_needed
 from shadow.models import ShadowRecord
-from shadow.outcome import LEGACY, OPTIMIZED, Comparison
+from shadow.outcome import LEGACY, OPTIMIZED, CacheCheck, Comparison
 from shadow.pairs import Pair
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ def store_comparison(comparison: Comparison) -> DayCounters:
     optimized = comparison.optimized.measurement if not comparison.optimized.failed else None
     # Evidence is per team (team is NOT NULL): a comparison without one is refused by the database.
     team_id = cast(int, comparison.team_id)
+    stale = comparison.cache_check if comparison.cache_check and comparison.cache_check.stale else None
     with bounded_write():
         counters = upsert_day(
             pair_name=comparison.pair,
@@ -127,6 +128,7 @@ def store_comparison(comparison: Comparison) -> DayCounters:
             errors=int(outcome == "error"),
             timeouts=int(outcome == "timeout"),
             inconclusive=int(outcome == "inconclusive"),
+            stale_cache=int(stale is not None),
             optimized_served_mismatches=int(optimized_served and outcome == "mismatch"),
             optimized_errors=int(optimized_served and outcome == "error" and comparison.optimized.error is not None),
             legacy=legacy,
@@ -151,7 +153,27 @@ def store_comparison(comparison: Comparison) -> DayCounters:
                 legacy_revision=comparison.legacy_revision,
                 optimized_revision=comparison.optimized_revision,
             )
+        if stale is not None:
+            ShadowRecord.objects.create(
+                pair_name=comparison.pair,
+                team_id=team_id,
+                outcome=ShadowRecord.Outcome.STALE_CACHE,
+                served=comparison.served,
+                diff=[
+                    {"path": difference.path, "line": "cached vs fresh: " + difference.render(redact=False)}
+                    for difference in stale.result.differences
+                ],
+                error=stale_cache_text(stale),
+                call_arguments=comparison.call_arguments,
+                legacy_revision=comparison.legacy_revision,
+                optimized_revision=comparison.optimized_revision,
+            )
     return counters
+
+
+def stale_cache_text(check: CacheCheck) -> str:
+    age = "of unknown age" if check.age_seconds is None else f"{check.age_seconds:.0f} s old"
+    return f"the cached entry ({age}) differs from a fresh computation of the same call"
 
 
 def store_serving_error(
@@ -185,6 +207,9 @@ def measurements_context(comparison: Comparison) -> dict[str, Any]:
 
 
 def send_to_sentry(comparison: Comparison) -> None:
+    check = comparison.cache_check
+    if check is not None and check.stale:
+        send_stale_cache_to_sentry(comparison, check)
     if comparison.outcome == "inconclusive":
         # A lock wait says nothing about either side; it is counted in the evidence, not raised as an issue.
         return
@@ -223,6 +248,21 @@ def send_to_sentry(comparison: Comparison) -> None:
             message = f"Shadow {comparison.outcome} in {comparison.pair}"
         scope.set_context("shadow", context)
         sentry_sdk.capture_message(message, level="warning")
+
+
+def send_stale_cache_to_sentry(comparison: Comparison, check: CacheCheck) -> None:
+    """A stale cache entry is its own kind of event, grouped per pair: the computations themselves agreed."""
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("shadow.pair", comparison.pair)
+        scope.set_tag("team", comparison.team_slug or str(comparison.team_id))
+        scope.set_tag("shadow.outcome", "stale_cache")
+        scope.set_tag("shadow.optimized_revision", comparison.optimized_revision)
+        scope.fingerprint = ["shadow-stale-cache", comparison.pair]
+        scope.set_context("shadow", {
+            "age_seconds": check.age_seconds,
+            "diff": check.result.lines(redact=True, limit=conf.get("SHADOW_MAX_DIFF_LINES")),
+        })
+        sentry_sdk.capture_message(f"Stale cache in {comparison.pair}", level="warning")
 
 
 def without_exception_messages(event: Any, hint: Any) -> Any:

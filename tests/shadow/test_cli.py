@@ -89,13 +89,13 @@ def test_status_text_adds_the_evidence_columns_for_a_flag_with_a_pair(status_evi
 
     assert rows[0] == [
         "FLAG", "TEAM", "STATE", "SINCE", "BY", "MODE", "COMPARISONS", "MISMATCHES", "ERRORS", "TIMEOUTS",
-        "INCONCLUSIVE", "P50 MS", "P50 QUERIES", "REVISION", "READY",
+        "INCONCLUSIVE", "STALE CACHE", "P50 MS", "P50 QUERIES", "REVISION", "READY",
     ]
     assert [row for row in rows if row[0] == PAIR] == [
-        [PAIR, "acme", "off", "—", "—", "listed teams only", "5", "1", "0", "0", "0", ">10000 → 7.5", "12 → 2", code, "no"],
-        [PAIR, "globex", "off", "—", "—", "listed teams only", "6", "0", "0", "0", "0", "—", "—", code, "yes"],
+        [PAIR, "acme", "off", "—", "—", "listed teams only", "5", "1", "0", "0", "0", "0", ">10000 → 7.5", "12 → 2", code, "no"],
+        [PAIR, "globex", "off", "—", "—", "listed teams only", "6", "0", "0", "0", "0", "0", "—", "—", code, "yes"],
     ]
-    assert [row for row in rows if row[0] == "metrics.key_metrics"][0][6:] == ["—"] * 9
+    assert [row for row in rows if row[0] == "metrics.key_metrics"][0][6:] == ["—"] * 10
 
 
 def test_status_json_puts_the_evidence_under_each_team_of_a_paired_flag(status_evidence):
@@ -105,14 +105,14 @@ def test_status_json_puts_the_evidence_under_each_team_of_a_paired_flag(status_e
     paired = next(flag for flag in document["flags"] if flag["name"] == PAIR)
     assert [team["evidence"] for team in paired["teams"]] == [
         {
-            "comparisons": 5, "mismatches": 1, "errors": 0, "timeouts": 0, "inconclusive": 0,
+            "comparisons": 5, "mismatches": 1, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0,
             "p50_ms": {"legacy": ">10000", "optimized": 7.5},
             "p50_queries": {"legacy": 12, "optimized": 2},
             "revision": registry.get(PAIR).revisions(),
             "ready": False,
         },
         {
-            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0,
+            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0,
             "p50_ms": None, "p50_queries": None, "revision": registry.get(PAIR).revisions(), "ready": True,
         },
     ]

@@ -117,12 +117,12 @@ def test_each_pair_lists_every_team_with_evidence_rate_and_flag_state(staff_clie
     assert (second.name, second.description) == (PAIR, "Test pair: counts")
     assert [(row.team_slug, row.flag_on, row.rate, row.evidence) for row in second.rows] == [
         ("acme", False, "0.25", {
-            "comparisons": 5, "mismatches": 1, "errors": 1, "timeouts": 1, "inconclusive": 0,
+            "comparisons": 5, "mismatches": 1, "errors": 1, "timeouts": 1, "inconclusive": 0, "stale_cache": 0,
             "p50_ms": {"legacy": 50, "optimized": 5}, "p50_queries": {"legacy": 20, "optimized": 3},
             "revision": second.revisions, "ready": False,
         }),
         ("globex", True, "0.01", {
-            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0,
+            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0,
             "p50_ms": None, "p50_queries": None, "revision": second.revisions, "ready": True,
         }),
     ]
