@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.metrics.cache import team_data_changed
 from apps.metrics.models import (
     AIUsageDaily,
     Commit,
@@ -189,7 +188,6 @@ def build_team(*, slug: str, shape: TeamShape, seed: int, end_date: dt.date, lab
                 insert(gen.survey_reviews_sql(), PRSurveyReview)
             if shape.copilot_days and params["m"]:
                 insert(gen.usage_sql(shape), AIUsageDaily)
-        team_data_changed(team.pk)
     return team
 
 

@@ -18,7 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations.models import GitHubIntegration
-from apps.metrics.cache import team_data_changed
 from apps.metrics.models import (
     AIUsageDaily,
     Commit,
@@ -88,7 +87,8 @@ def demo_end_date(spec: DemoSpec) -> dt.date:
 def seed_demo(spec: DemoSpec) -> list[SeededTeam]:
     """Replace the demo teams (slugs demo-1…demo-N) with freshly generated data, atomically.
 
-    Each seeded team's cached metrics are invalidated once the transaction commits.
+    Cached metrics follow by themselves: the inserts move each team's data
+    version (apps.metrics.cache), seen by other connections once this commits.
     """
     end_date = demo_end_date(spec)
     seeded = []
@@ -98,8 +98,6 @@ def seed_demo(spec: DemoSpec) -> list[SeededTeam]:
             # One generator per team, so adding a team never changes the others.
             rng = random.Random(f"{spec.seed}:{index}")
             seeded.append(_seed_team(rng, index, spec, end_date))
-            # Moves the team's cache generation when this transaction commits, not before.
-            team_data_changed(seeded[-1].team.pk)
     return seeded
 
 

@@ -9,7 +9,6 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from apps.metrics.cache import team_data_changed
 from apps.metrics.services.weekly_aggregation import aggregate_team_weekly_metrics, previous_iso_week_start
 from apps.teams.models import Team
 
@@ -34,8 +33,9 @@ def aggregate_team_weekly_metrics_task(team_id: int, week_start: str | None = No
     when teams west of UTC are still in Sunday: taking the week before their
     local one means only finished weeks are ever aggregated (a day later for them). A team deleted since the task was
     queued is skipped with a warning. Database connection errors are retried
-    up to three times with backoff; a bad week_start is not retried. After the
-    write the team's cached metrics are invalidated (apps.metrics.cache).
+    up to three times with backoff; a bad week_start is not retried. The
+    written rows move the team's data version, so its cached metrics miss
+    after the commit (apps.metrics.cache).
     """
     team = Team.objects.filter(id=team_id).first()
     if team is None:
@@ -43,8 +43,6 @@ def aggregate_team_weekly_metrics_task(team_id: int, week_start: str | None = No
         return 0
     week = dt.date.fromisoformat(week_start) if week_start else previous_iso_week_start(team_today(team))
     rows = aggregate_team_weekly_metrics(team=team, week_start=week)
-    # Here rather than in the pair, so both sides stay pure writers; cached metrics miss after the commit.
-    team_data_changed(team.pk)
     return len(rows)
 
 

@@ -1,35 +1,37 @@
-"""The optimized key metrics' cache: scoped by team, range and side, invalidated by the writers, Redis optional.
+"""The optimized key metrics' cache: scoped by team, range and side, keyed by the team's data version, Redis optional.
 
 Every test reads the current period 2026-11-16..2026-11-22 (previous
-2026-11-09..2026-11-15) unless it says otherwise. A PR created with a factory
-does not tell the cache, so reading right after it shows whether an entry
-served (stale numbers, no query) or the numbers were computed (two queries).
-Writers run inside `django_capture_on_commit_callbacks(execute=True)` so their
-invalidation happens as on a real commit.
+2026-11-09..2026-11-15) unless it says otherwise. The query count tells a
+hit (one query: the team's data stamp) from a miss (three: the stamp, then
+the two aggregates). Each test runs in one transaction that is never
+committed, so the stamps here carry this transaction's marks. Every write path, table and the version's
+guarantees are in tests/metrics/test_team_data_version.py; here, the
+service writers (Copilot sync, weekly aggregation, demo seeding) are seen
+from the cache's side.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
 from django.core.cache import caches
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection
 
 from apps.integrations.github.stub_server import StubGitHubServer, write_recorded_report
 from apps.integrations.services.copilot_sync import sync_copilot_metrics
 from apps.metrics import cache as metrics_cache_module
-from apps.metrics.cache import METRICS_TTL_SECONDS, team_data_changed, team_generation_name
+from apps.metrics.cache import METRICS_TTL_SECONDS, team_data_stamp
 from apps.metrics.services import dashboard
 from apps.metrics.services.dashboard import legacy, optimized
 from apps.metrics.tasks import aggregate_team_weekly_metrics_task
 from apps.teams.models import Team
 from shadow.testing import force_side
 from tests.factories import GitHubIntegrationFactory, PullRequestFactory, TeamMemberFactory
-from tformance import generations
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +42,11 @@ END = dt.date(2026, 11, 22)
 CURRENT = dt.datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
 TOKEN = "ghp_cachesecret0001"
 SYNC_DAY = dt.date(2026, 11, 19)
+HIT, MISS = 1, 3
 
 
-def merged_pr(team, *, cycle: str = "10.00", merged_at=CURRENT):
-    return PullRequestFactory(team=team, author=None, merged_at=merged_at, cycle_time_hours=Decimal(cycle))
+def merged_pr(team, *, cycle: str = "10.00", merged_at=CURRENT, author=None):
+    return PullRequestFactory(team=team, author=author, merged_at=merged_at, cycle_time_hours=Decimal(cycle))
 
 
 def read(team, *, start_date=START, end_date=END) -> tuple[int, Decimal | None]:
@@ -54,23 +57,22 @@ def read(team, *, start_date=START, end_date=END) -> tuple[int, Decimal | None]:
 
 @pytest.fixture
 def cached_team(team):
-    """`team` with one merged PR (cycle 10.00) and its key metrics cached.
-
-    Then a second PR (cycle 20.00) lands without telling the cache.
-    """
+    """`team` with two merged PRs (cycles 10.00 and 20.00) and its key metrics cached."""
     merged_pr(team, cycle="10.00")
-    assert read(team) == (1, Decimal("10.00"))
     merged_pr(team, cycle="20.00")
+    assert read(team) == (2, Decimal("15.00"))
     return team
 
 
 # --- hits, misses and key scope --------------------------------------------------------------
 
 
-def test_a_hit_serves_the_entry_without_queries(cached_team, django_assert_num_queries):
-    """Within the TTL and without invalidation, the cached numbers serve with zero queries."""
-    with django_assert_num_queries(0):
-        assert read(cached_team) == (1, Decimal("10.00"))
+def test_a_hit_serves_the_entry_after_one_stamp_read(cached_team, django_assert_num_queries):
+    """Within the TTL and without a write, the cached numbers serve after one query: the team's data stamp."""
+    with django_assert_num_queries(HIT) as captured:
+        assert read(cached_team) == (2, Decimal("15.00"))
+
+    assert "metrics_teamdataversion" in captured.captured_queries[0]["sql"]
 
 
 def test_entries_are_stored_for_five_minutes(team, monkeypatch):
@@ -93,23 +95,35 @@ def test_entries_are_stored_for_five_minutes(team, monkeypatch):
     assert (METRICS_TTL_SECONDS, timeouts) == (300, [300])
 
 
+def test_the_key_carries_team_range_side_zone_and_data_stamp(cached_team):
+    """The entry sits under a key naming the team, side, zone, range and the stamp it was computed at.
+
+    The stamp is the committed version (none yet: v0) and, as this transaction wrote the PRs, its latest mark.
+    """
+    stamp = team_data_stamp(cached_team.pk)
+    key = f"metrics:team:{cached_team.pk}:key_metrics:optimized:UTC:2026-11-16:2026-11-22:{stamp}"
+
+    assert re.fullmatch(r"v0\.\d+", stamp)
+    assert caches["default"].get(key)["current"]["prs_merged"] == 2
+
+
 def test_another_team_misses_and_gets_its_own_numbers(cached_team, other_team, django_assert_num_queries):
     """The key is scoped by team: a second team computes its own numbers, the first one's entry stays."""
     merged_pr(other_team, cycle="7.00")
     merged_pr(other_team, cycle="9.00")
     merged_pr(other_team, cycle="11.00")
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(MISS):
         assert read(other_team) == (3, Decimal("9.00"))
-    with django_assert_num_queries(0):
-        assert read(cached_team) == (1, Decimal("10.00"))
+    with django_assert_num_queries(HIT):
+        assert read(cached_team) == (2, Decimal("15.00"))
 
 
 def test_another_range_misses(cached_team, django_assert_num_queries):
-    """The key is scoped by range: the same team over another range is computed (and sees the new PR)."""
-    with django_assert_num_queries(2):
+    """The key is scoped by range: the same team over another range is computed."""
+    with django_assert_num_queries(MISS):
         assert read(cached_team, start_date=dt.date(2026, 11, 17), end_date=END) == (2, Decimal("15.00"))
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(MISS):
         assert read(cached_team, start_date=START, end_date=dt.date(2026, 11, 21)) == (2, Decimal("15.00"))
 
 
@@ -117,7 +131,7 @@ def test_a_changed_time_zone_misses(cached_team, django_assert_num_queries):
     """Day bounds move with the team's time zone, so the zone is part of the key."""
     cached_team.timezone = "Europe/Berlin"
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(MISS):
         assert read(cached_team) == (2, Decimal("15.00"))
 
 
@@ -130,45 +144,37 @@ def test_the_legacy_side_never_reads_the_entry(cached_team, django_assert_num_qu
 
 
 def test_the_pair_serving_optimized_uses_the_cache(cached_team):
-    """Through the pair, the optimized side's cached numbers serve; the legacy side's are always fresh."""
+    """Through the pair, the optimized side serves the entry under the current version; legacy always recomputes."""
+    key = f"metrics:team:{cached_team.pk}:key_metrics:optimized:UTC:2026-11-16:2026-11-22:{team_data_stamp(cached_team.pk)}"
+    planted = {"current": {"prs_merged": 99}, "previous": {"prs_merged": 98}}
+    caches["default"].set(key, planted, 60)
+
     with force_side(PAIR, "optimized"):
         served_optimized = dashboard.get_key_metrics_with_previous(team=cached_team, start_date=START, end_date=END)
     with force_side(PAIR, "legacy"):
         served_legacy = dashboard.get_key_metrics_with_previous(team=cached_team, start_date=START, end_date=END)
 
-    assert (served_optimized["current"]["prs_merged"], served_legacy["current"]["prs_merged"]) == (1, 2)
+    assert (served_optimized, served_legacy["current"]["prs_merged"]) == (planted, 2)
 
 
-# --- invalidation ----------------------------------------------------------------------------
+# --- invalidation (every write path: tests/metrics/test_team_data_version.py) ----------------
 
 
-def test_a_committed_data_change_makes_the_next_read_miss(
-    cached_team, other_team, django_assert_num_queries, django_capture_on_commit_callbacks
+def test_a_write_makes_the_next_read_miss_and_other_teams_keep_their_entries(
+    cached_team, other_team, django_assert_num_queries
 ):
-    """team_data_changed moves the team's generation on commit; other teams' entries stay."""
+    """A PR created with a factory moves the team's data stamp: the next read computes, the one after hits."""
     merged_pr(other_team, cycle="5.00")
     assert read(other_team) == (1, Decimal("5.00"))
-    merged_pr(other_team, cycle="7.00")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        team_data_changed(cached_team.pk)
+    merged_pr(cached_team, cycle="30.00")
 
-    with django_assert_num_queries(2):
-        assert read(cached_team) == (2, Decimal("15.00"))
-    with django_assert_num_queries(0):
-        assert read(cached_team) == (2, Decimal("15.00"))
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(MISS):
+        assert read(cached_team) == (3, Decimal("20.00"))
+    with django_assert_num_queries(HIT):
+        assert read(cached_team) == (3, Decimal("20.00"))
+    with django_assert_num_queries(HIT):
         assert read(other_team) == (1, Decimal("5.00"))
-
-
-def test_an_uncommitted_change_bypasses_the_cache(cached_team, django_assert_num_queries):
-    """Until the writer commits, this connection reads fresh rows and caches none of them."""
-    with transaction.atomic():
-        team_data_changed(cached_team.pk)
-        with django_assert_num_queries(2):
-            assert read(cached_team) == (2, Decimal("15.00"))
-        with django_assert_num_queries(2):
-            assert read(cached_team) == (2, Decimal("15.00"))
 
 
 @pytest.fixture
@@ -182,12 +188,11 @@ def github(settings, tmp_path):
         yield tmp_path
 
 
-def test_copilot_sync_invalidates_after_storing(
-    cached_team, github, django_assert_num_queries, django_capture_on_commit_callbacks
-):
-    """The real sync path (fetch, parse, store) moves the team's generation: the next read is computed."""
+def test_copilot_sync_makes_the_next_read_miss(cached_team, github, django_assert_num_queries):
+    """The real sync path (fetch, parse, store) moves the team's data stamp by writing: the next read is computed."""
     GitHubIntegrationFactory(team=cached_team, org_slug="acme", access_token=TOKEN)
     TeamMemberFactory(team=cached_team, github_username="octocat")
+    assert read(cached_team) == (2, Decimal("15.00"))  # cached again after the member was added
     write_recorded_report(
         github,
         org="acme",
@@ -202,45 +207,46 @@ def test_copilot_sync_invalidates_after_storing(
             }
         ],
     )
+    before = team_data_stamp(cached_team.pk)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        summary = sync_copilot_metrics(team=cached_team, day=SYNC_DAY)
+    summary = sync_copilot_metrics(team=cached_team, day=SYNC_DAY)
 
     assert summary.stored == 1
-    with django_assert_num_queries(2):
+    assert team_data_stamp(cached_team.pk) != before
+    with django_assert_num_queries(MISS):
         assert read(cached_team) == (2, Decimal("15.00"))
 
 
-def test_weekly_aggregation_invalidates(cached_team, django_assert_num_queries, django_capture_on_commit_callbacks):
-    """The weekly aggregation task moves the team's generation after writing its rows."""
-    with django_capture_on_commit_callbacks(execute=True):
-        aggregate_team_weekly_metrics_task.delay(cached_team.pk, "2026-11-16")
+def test_weekly_aggregation_makes_the_next_read_miss(cached_team, django_assert_num_queries):
+    """The weekly aggregation task's rows move the team's data stamp."""
+    author = TeamMemberFactory(team=cached_team)
+    merged_pr(cached_team, cycle="30.00", author=author)
+    assert read(cached_team) == (3, Decimal("20.00"))
+    before = team_data_stamp(cached_team.pk)
 
-    with django_assert_num_queries(2):
-        assert read(cached_team) == (2, Decimal("15.00"))
+    assert aggregate_team_weekly_metrics_task.delay(cached_team.pk, "2026-11-16").get() == 1
+
+    assert team_data_stamp(cached_team.pk) != before
+    with django_assert_num_queries(MISS):
+        assert read(cached_team) == (3, Decimal("20.00"))
 
 
-def test_seed_demo_invalidates_each_seeded_team_on_commit(django_capture_on_commit_callbacks):
-    """Seeding moves each demo team's data generation, and only once its transaction commits."""
-    def generation(team: Team):
-        return caches["default"].get(generations.GENERATION_KEY.format(team_generation_name(team.pk)))
-
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        call_command(
-            "seed_demo", "--teams", "2", "--members", "3", "--prs", "20", "--days", "7", "--end-date", "2026-11-20",
-            stdout=io.StringIO(),
-        )
+def test_seed_demo_gives_each_seeded_team_a_data_version_of_its_own_at_commit():
+    """Seeding writes each demo team's rows: marks while its transaction is open, a version each at commit."""
+    call_command(
+        "seed_demo", "--teams", "2", "--members", "3", "--prs", "20", "--days", "7", "--end-date", "2026-11-20",
+        stdout=io.StringIO(),
+    )
     teams = list(Team.objects.filter(slug__startswith="demo-").order_by("slug"))
-    names = [team_generation_name(team.pk) for team in teams]
+    assert [re.fullmatch(r"v0\.\d+", team_data_stamp(team.pk)) is not None for team in teams] == [True, True]
 
-    assert [generation(team) for team in teams] == [None, None]
-    assert [generations.cache_usable(name) for name in names] == [False, False]
+    with connection.cursor() as cursor:  # the deferred triggers, fired as COMMIT fires them
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
-    for callback in callbacks:
-        callback()
-
-    assert [isinstance(generation(team), int) for team in teams] == [True, True]
-    assert [generations.cache_usable(name) for name in names] == [True, True]
+    stamps = [team_data_stamp(team.pk) for team in teams]
+    assert len(set(stamps)) == 2
+    assert all(re.fullmatch(r"v[1-9]\d*", stamp) for stamp in stamps)
 
 
 # --- Redis unreachable -----------------------------------------------------------------------
@@ -267,14 +273,14 @@ def redis_down(settings):
 
 
 def test_redis_down_computes_every_read(team, redis_down, django_assert_num_queries):
-    """No Redis: each read is computed (two queries), never an error, and gives the right numbers."""
+    """No Redis: each read is computed (the stamp, then two queries), never an error, and gives the right numbers."""
     merged_pr(team, cycle="10.00")
     merged_pr(team, cycle="20.01")
 
     assert type(caches["default"]).__name__ == "GuardedRedisCache"
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(MISS):
         first = optimized.get_key_metrics_with_previous(team=team, start_date=START, end_date=END)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(MISS):
         second = optimized.get_key_metrics_with_previous(team=team, start_date=START, end_date=END)
 
     expected = {
@@ -294,13 +300,15 @@ def test_redis_down_computes_every_read(team, redis_down, django_assert_num_quer
     assert first == second == expected
 
 
-def test_redis_down_the_pair_still_serves(team, redis_down, django_capture_on_commit_callbacks):
-    """The pair on the optimized side answers with the right numbers, and invalidating does not raise either."""
+def test_redis_down_the_pair_still_serves(team, redis_down):
+    """The pair on the optimized side answers with the right numbers, before and after a write."""
     merged_pr(team, cycle="4.00")
 
     with force_side(PAIR, "optimized"):
-        result = dashboard.get_key_metrics_with_previous(team=team, start_date=START, end_date=END)
-    with django_capture_on_commit_callbacks(execute=True):
-        team_data_changed(team.pk)
+        before = dashboard.get_key_metrics_with_previous(team=team, start_date=START, end_date=END)
+    merged_pr(team, cycle="6.00")
+    with force_side(PAIR, "optimized"):
+        after = dashboard.get_key_metrics_with_previous(team=team, start_date=START, end_date=END)
 
-    assert (result["current"]["prs_merged"], result["current"]["avg_cycle_time"]) == (1, Decimal("4.00"))
+    assert (before["current"]["prs_merged"], before["current"]["avg_cycle_time"]) == (1, Decimal("4.00"))
+    assert (after["current"]["prs_merged"], after["current"]["avg_cycle_time"]) == (2, Decimal("5.00"))

@@ -2,6 +2,7 @@ from apps.metrics.models.github import SIZE_BUCKETS, Commit, PRReview, PullReque
 from apps.metrics.models.members import TeamMember, initials_for
 from apps.metrics.models.surveys import PRSurvey, PRSurveyReview
 from apps.metrics.models.usage import AIUsageDaily, acceptance_rate
+from apps.metrics.models.versions import TeamDataVersion
 from apps.metrics.models.weekly import WeeklyMetrics
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "PRSurvey",
     "PRSurveyReview",
     "PullRequest",
+    "TeamDataVersion",
     "TeamMember",
     "WeeklyMetrics",
     "acceptance_rate",

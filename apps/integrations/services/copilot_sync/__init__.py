@@ -21,7 +21,6 @@ from apps.integrations.github.copilot_report import CopilotReportError, fetch_us
 from apps.integrations.models import GitHubIntegration
 from apps.integrations.services.copilot_sync import legacy, optimized
 from apps.integrations.services.copilot_sync.records import CopilotUsageRecord, parse_usage_records
-from apps.metrics.cache import team_data_changed
 from apps.metrics.models import AIUsageDaily
 from apps.teams.models import Team
 from shadow import pair
@@ -167,8 +166,6 @@ def sync_copilot_metrics(*, team: Team, day: dt.date) -> CopilotSyncSummary:
             "Copilot report for team %s (org %s) on %s: skipped %s", team.slug, integration.org_slug, day, problem
         )
     result = sync_copilot_usage(team=team, records=records)
-    # Cached dashboard numbers of this team are stale from the next read after the rows commit.
-    team_data_changed(team.pk)
     summary = CopilotSyncSummary(
         day=day,
         records=len(raw_records),

@@ -52,9 +52,8 @@ get_copilot_by_member = pair(
 )
 # Doubts kept identical on both sides (see legacy.get_key_metrics): unanswered
 # surveys count in the AI % denominator. The optimized side is cached per team
-# and range for five minutes; writers other than Copilot sync, weekly
-# aggregation and demo seeding do not move the team's data generation, so a
-# change they make shows on the optimized side only once its entry expires.
+# and range for five minutes, keyed by the team's data version, which
+# PostgreSQL moves with every committed write to the team's rows (apps.metrics.cache).
 get_key_metrics_with_previous = pair(
     "metrics.key_metrics",
     legacy=legacy.get_key_metrics_with_previous,

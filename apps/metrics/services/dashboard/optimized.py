@@ -144,13 +144,12 @@ def get_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: 
     The result is cached for METRICS_TTL_SECONDS under a key scoped by the
     team (cached_for_team), the range, the team's time zone (it moves the day
     bounds) and this side's name, so an entry is only ever read back by the
-    implementation that wrote it. Copilot sync, weekly aggregation and demo
-    seeding move the team's data generation, which makes the next read miss.
-    Anything else that changes a team's PRs or surveys is only picked up when
-    the entry expires.
+    implementation that wrote it. The key also carries the team's data stamp,
+    which PostgreSQL moves with every committed write to the team's rows,
+    whatever wrote them, so the next read after a change misses.
 
-    Query shape: two queries on a miss (see _key_metrics_both_periods), none
-    on a hit.
+    Query shape: the stamp read, then two queries on a miss (see
+    _key_metrics_both_periods): three on a miss, one on a hit.
     """
     key = f"key_metrics:optimized:{team.timezone}:{start_date.isoformat()}:{end_date.isoformat()}"
     return cached_for_team(
