@@ -30,6 +30,7 @@ ignores the errors): metrics are computed, never failed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -65,10 +66,25 @@ def team_data_stamp(team_id: int) -> str:
 
 def cached_for_team(team_id: int, key: str, compute: Callable[[], Any], *, ttl: int = METRICS_TTL_SECONDS) -> Any:
     """`compute()`'s value, cached under `key` for the team's current data stamp (one query, plus compute's on a miss)."""
-    stamped = f"metrics:team:{team_id}:{key}:{team_data_stamp(team_id)}"
+    stamped = _stamped_key(team_id, key)
     cache = metrics_cache()
-    value = cache.get(stamped)
-    if value is None:
+    entry = cache.get(stamped)
+    if entry is None:
         value = compute()
-        cache.set(stamped, value, ttl)
-    return value
+        # Stored with the time it was computed, so a check can say how old a served entry is (peek_for_team).
+        cache.set(stamped, (value, time.time()), ttl)
+        return value
+    return entry[0]
+
+
+def peek_for_team(team_id: int, key: str) -> tuple[Any, float] | None:
+    """What cached_for_team would serve now, and its age in seconds, without computing (None: nothing cached)."""
+    entry = metrics_cache().get(_stamped_key(team_id, key))
+    if entry is None:
+        return None
+    value, stored_at = entry
+    return value, max(0.0, time.time() - stored_at)
+
+
+def _stamped_key(team_id: int, key: str) -> str:
+    return f"metrics:team:{team_id}:{key}:{team_data_stamp(team_id)}"

@@ -104,7 +104,7 @@ def test_the_key_carries_team_range_side_zone_and_data_stamp(cached_team):
     key = f"metrics:team:{cached_team.pk}:key_metrics:optimized:UTC:2026-11-16:2026-11-22:{stamp}"
 
     assert re.fullmatch(r"v0\.\d+", stamp)
-    assert caches["default"].get(key)["current"]["prs_merged"] == 2
+    assert caches["default"].get(key)[0]["current"]["prs_merged"] == 2
 
 
 def test_another_team_misses_and_gets_its_own_numbers(cached_team, other_team, django_assert_num_queries):
@@ -147,7 +147,7 @@ def test_the_pair_serving_optimized_uses_the_cache(cached_team):
     """Through the pair, the optimized side serves the entry under the current version; legacy always recomputes."""
     key = f"metrics:team:{cached_team.pk}:key_metrics:optimized:UTC:2026-11-16:2026-11-22:{team_data_stamp(cached_team.pk)}"
     planted = {"current": {"prs_merged": 99}, "previous": {"prs_merged": 98}}
-    caches["default"].set(key, planted, 60)
+    caches["default"].set(key, (planted, 0.0), 60)
 
     with force_side(PAIR, "optimized"):
         served_optimized = dashboard.get_key_metrics_with_previous(team=cached_team, start_date=START, end_date=END)
@@ -155,6 +155,27 @@ def test_the_pair_serving_optimized_uses_the_cache(cached_team):
         served_legacy = dashboard.get_key_metrics_with_previous(team=cached_team, start_date=START, end_date=END)
 
     assert (served_optimized, served_legacy["current"]["prs_merged"]) == (planted, 2)
+
+
+def test_a_sampled_call_compares_computations_and_reports_a_stale_entry_apart(cached_team, settings):
+    """An entry that no longer matches the rows (planted here under the current stamp) is served unsampled; a
+    sampled call computes both sides (they match), hands the caller the fresh value and reports the entry stale."""
+    from shadow.models import DailyEvidence, ShadowRecord
+
+    key = f"metrics:team:{cached_team.pk}:key_metrics:optimized:UTC:2026-11-16:2026-11-22:{team_data_stamp(cached_team.pk)}"
+    planted = {"current": {"prs_merged": 99}, "previous": {"prs_merged": 98}}
+    caches["default"].set(key, (planted, 0.0), 60)
+
+    with force_side(PAIR, "optimized"):
+        settings.SHADOW_DEFAULT_RATE = 1
+        fresh = dashboard.get_key_metrics_with_previous(team=cached_team, start_date=START, end_date=END)
+
+    assert fresh["current"]["prs_merged"] == 2
+    evidence = DailyEvidence.objects.get(pair_name=PAIR, team=cached_team)
+    assert (evidence.matches, evidence.mismatches, evidence.stale_cache) == (1, 0, 1)
+    record = ShadowRecord.objects.get(pair_name=PAIR)
+    assert record.outcome == "stale_cache"
+    assert re.fullmatch(r"the cached entry \(\d+ s old\) differs from a fresh computation of the same call", record.error)
 
 
 # --- invalidation (every write path: tests/metrics/test_team_data_version.py) ----------------

@@ -197,7 +197,7 @@ def test_a_committed_write_moves_only_its_teams_version_and_the_next_read_is_fre
         assert read(a) == expected
     with django_assert_num_queries(HIT):
         assert read(b) == (1, Decimal("5.00"))
-    assert entry_key(b) == b_key and caches["default"].get(b_key)["current"]["prs_merged"] == 1
+    assert entry_key(b) == b_key and caches["default"].get(b_key)[0]["current"]["prs_merged"] == 1
 
 
 @WRITE_PATHS

@@ -22,7 +22,7 @@ from apps.metrics.services.dashboard.legacy import (
     get_review_time_trend,
     get_reviewer_workload,
 )
-from shadow import pair
+from shadow import CachedEntry, PairCache, pair
 
 
 def _recent_ranges(team) -> list[dict]:
@@ -54,6 +54,13 @@ get_copilot_by_member = pair(
 # surveys count in the AI % denominator. The optimized side is cached per team
 # and range for five minutes, keyed by the team's data version, which
 # PostgreSQL moves with every committed write to the team's rows (apps.metrics.cache).
+# Comparisons run the computation itself (key_metrics_both_periods), never the cache; a sampled call
+# checks the entry the cache would serve against it on its own ("stale cache").
+def _cached_key_metrics(*, team, start_date: dt.date, end_date: dt.date) -> CachedEntry | None:
+    found = optimized.peek_key_metrics_with_previous(team=team, start_date=start_date, end_date=end_date)
+    return None if found is None else CachedEntry(value=found[0], age_seconds=found[1])
+
+
 get_key_metrics_with_previous = pair(
     "metrics.key_metrics",
     legacy=legacy.get_key_metrics_with_previous,
@@ -63,6 +70,7 @@ get_key_metrics_with_previous = pair(
         "cached per team and range, instead of five per period."
     ),
     examples=_recent_ranges,
+    cache=PairCache(compute=optimized.key_metrics_both_periods, peek=_cached_key_metrics),
 )
 
 __all__ = [

@@ -18,7 +18,7 @@ import datetime as dt
 from django.db.models import Avg, Count, DecimalField, Q, Sum
 from django.db.models.functions import Collate
 
-from apps.metrics.cache import cached_for_team
+from apps.metrics.cache import cached_for_team, peek_for_team
 from apps.metrics.models import AIUsageDaily, PRSurveyReview, PullRequest, TeamMember, acceptance_rate
 from apps.metrics.services.common import day_range, percent, previous_period, round2
 from apps.teams.models import Team
@@ -149,17 +149,28 @@ def get_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: 
     whatever wrote them, so the next read after a change misses.
 
     Query shape: the stamp read, then two queries on a miss (see
-    _key_metrics_both_periods): three on a miss, one on a hit.
+    key_metrics_both_periods): three on a miss, one on a hit.
     """
-    key = f"key_metrics:optimized:{team.timezone}:{start_date.isoformat()}:{end_date.isoformat()}"
     return cached_for_team(
         team.pk,
-        key,
-        lambda: _key_metrics_both_periods(team=team, start_date=start_date, end_date=end_date),
+        _key_metrics_key(team=team, start_date=start_date, end_date=end_date),
+        lambda: key_metrics_both_periods(team=team, start_date=start_date, end_date=end_date),
     )
 
 
-def _key_metrics_both_periods(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
+def peek_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: dt.date) -> tuple[dict, float] | None:
+    """What get_key_metrics_with_previous would serve now from its cache, and its age in seconds; computes nothing.
+
+    One query (the team's data stamp); None when nothing is cached.
+    """
+    return peek_for_team(team.pk, _key_metrics_key(team=team, start_date=start_date, end_date=end_date))
+
+
+def _key_metrics_key(*, team: Team, start_date: dt.date, end_date: dt.date) -> str:
+    return f"key_metrics:optimized:{team.timezone}:{start_date.isoformat()}:{end_date.isoformat()}"
+
+
+def key_metrics_both_periods(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
     """Both periods from two queries over the union of their ranges, uncached.
 
     One query over the PRs merged in either period: per period, the PR
