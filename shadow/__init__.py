@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from shadow.codec import register_type
 from shadow.diff import CompareRules, IgnoreRule
 from shadow.errors import NotReadyError, ShadowError, ShadowMismatchError, ShadowTimeout, UnknownPairError
-from shadow.pairs import CachedEntry, Pair, PairCache, pair
+from shadow.pairs import CachedEntry, EvidenceNeeds, Pair, PairCache, pair
 from shadow.testing import force_side
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CachedEntry",
     "CompareRules",
+    "EvidenceNeeds",
     "IgnoreRule",
     "NotReadyError",
     "Pair",

@@ -241,10 +241,37 @@ def verify_arguments(parser: CommandParser) -> None:
         help="first run legacy against itself and list the fields that differ between two legacy runs",
     )
     parser.add_argument(
+        "--backfill",
+        action="store_true",
+        help="compare on the pair's past periods (e.g. the last 12 weeks, the last 28 Copilot days) instead of its "
+        "examples; each distinct period counts once towards the gate's distinct argument sets",
+    )
+    parser.add_argument(
         "--show-personal",
         action="store_true",
         help="print personal fields and error messages in full (default: redacted, as Sentry gets them)",
     )
+
+
+def verify_argument_sets(pair: Pair[Any, Any], team: Team, *, backfill: bool) -> tuple[list[dict[str, Any]], str]:
+    """The argument sets to compare, and what they are called: the pair's examples, or its past periods."""
+    source, what, declare = (
+        (pair.backfill, "period", "a backfill(team) function returning one argument set per past period")
+        if backfill else
+        (pair.examples, "example", "an examples(team) function returning the keyword-argument sets to compare")
+    )
+    if source is None:
+        raise CommandError(
+            f"{pair.name} has no {'backfill' if backfill else 'examples'} to verify with: give its Pair {declare}",
+            returncode=USAGE_ERROR,
+        )
+    argument_sets = list(source(team))
+    if not argument_sets:
+        raise CommandError(
+            f"{pair.name} has no {'past periods' if backfill else 'examples'} for team {team.slug}",
+            returncode=USAGE_ERROR,
+        )
+    return argument_sets, what
 
 
 def verify_budget(pair: Pair[Any, Any], given: int | None) -> int:
@@ -328,15 +355,7 @@ def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
     if runs < 1:
         raise CommandError(f"--runs must be at least 1, got {runs}", returncode=USAGE_ERROR)
     budget = verify_budget(pair, options["budget"])
-    if pair.examples is None:
-        raise CommandError(
-            f"{pair.name} has no examples to verify with: give its Pair an examples(team) function "
-            "returning the keyword-argument sets to compare",
-            returncode=USAGE_ERROR,
-        )
-    argument_sets = list(pair.examples(team))
-    if not argument_sets:
-        raise CommandError(f"{pair.name} has no examples for team {team.slug}", returncode=USAGE_ERROR)
+    argument_sets, what = verify_argument_sets(pair, team, backfill=options["backfill"])
 
     # The pair with the on-demand budget, never registered: sampled calls keep the pair's own.
     # The evidence is stored under its name, which the copy shares (report_comparison reads the name and rules only).
@@ -348,7 +367,7 @@ def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
         report_noise(command, on_demand, team, argument_sets, runs, redaction)
 
     command.stdout.write(
-        f"{pair.name} for {team.slug}: {plural(len(argument_sets), 'example')} × {plural(runs, 'run')} "
+        f"{pair.name} for {team.slug}: {plural(len(argument_sets), what)} × {plural(runs, 'run')} "
         f"at a {budget} ms budget, stored as evidence"
     )
     tally = Tally(budget_ms=budget)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -83,3 +84,14 @@ def describe_call(kwargs: dict[str, Any]) -> dict[str, Any]:
         except ShadowError:
             described[key] = f"<{type(value).__name__}>"
     return described
+
+
+def arguments_hash(kwargs: dict[str, Any]) -> str:
+    """A stable 16-hex-digit hash of a call's arguments, the team left out: which distinct calls were compared.
+
+    Built from the values' reprs (dates, numbers, strings, dataclass records
+    such as Copilot report lines), so two calls on the same arguments hash
+    alike across processes; only the hash is stored, never the values.
+    """
+    text = repr(sorted((key, repr(value)) for key, value in kwargs.items() if key != "team"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

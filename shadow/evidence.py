@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from shadow import conf, pairs
 from shadow.errors import UnknownPairError
 from shadow.measure import LOCK_NOT_AVAILABLE, QUERY_CANCELED, Measurement, sqlstate
-from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence
+from shadow.models import MS_BUCKETS, QUERY_BUCKETS, ArgumentSet, DailyEvidence
 from shadow.outcome import LEGACY, OPTIMIZED
+from shadow.pairs import EvidenceNeeds
 
 COUNTERS = (
     "runs", "matches", "mismatches", "ignored_differences", "errors", "timeouts", "inconclusive", "stale_cache",
@@ -83,6 +85,9 @@ class Evidence:
     days: int
     revisions: dict[str, str] = field(default_factory=dict)
     older_comparisons: int = 0
+    # The gate's needs for this pair (EvidenceNeeds: comparisons, distinct argument sets, window).
+    needs: EvidenceNeeds = field(default_factory=EvidenceNeeds)
+    argument_sets: int = 0
     runs: int = 0
     matches: int = 0
     mismatches: int = 0
@@ -115,7 +120,7 @@ class Evidence:
     @property
     def problems(self) -> list[str]:
         """Why the team may not be flipped yet; empty when ready."""
-        needed = conf.get("SHADOW_MIN_COMPARISONS")
+        needed = self.needs.comparisons
         found = []
         if self.comparisons < needed:
             found.append(
@@ -127,6 +132,8 @@ class Evidence:
                     f"evidence is for an older revision ({self.older_comparisons} comparisons before "
                     f"optimized {self.revisions.get('optimized', '?')} / legacy {self.revisions.get('legacy', '?')})"
                 )
+        if self.argument_sets < self.needs.min_argument_sets:
+            found.append(f"{self.argument_sets} of {self.needs.min_argument_sets} distinct argument sets")
         if self.mismatches:
             found.append(f"{self.mismatches} mismatches")
         if self.errors or self.timeouts:
@@ -155,23 +162,55 @@ def current_revisions(pair_name: str) -> dict[str, str]:
 
 
 def evidence_for(pair_name: str, team_ids: Iterable[int], *, today: dt.date | None = None) -> dict[int, Evidence]:
-    """Evidence per team over the last SHADOW_EVIDENCE_DAYS days for the pair's current revisions, from one query."""
-    days = conf.get("SHADOW_EVIDENCE_DAYS")
+    """Evidence per team over the pair's window for its current revisions, from two queries.
+
+    The window and the needs are the pair's (EvidenceNeeds); a flag without a pair uses the settings'.
+    """
+    try:
+        pair = pairs.get(pair_name)
+    except UnknownPairError:
+        needs, revisions = EvidenceNeeds(), {}
+    else:
+        needs, revisions = pair.evidence, pair.revisions()
+    days = needs.days
     today = today or timezone.now().date()
-    revisions = current_revisions(pair_name)
     evidence = {
-        team_id: Evidence(pair=pair_name, team_id=team_id, days=days, revisions=revisions) for team_id in team_ids
+        team_id: Evidence(pair=pair_name, team_id=team_id, days=days, revisions=revisions, needs=needs)
+        for team_id in team_ids
     }
-    rows = DailyEvidence.objects.filter(
-        pair_name=pair_name, team_id__in=list(evidence), day__gt=today - dt.timedelta(days=days), day__lte=today
-    )
+    window = {"day__gt": today - dt.timedelta(days=days), "day__lte": today}
+    rows = DailyEvidence.objects.filter(pair_name=pair_name, team_id__in=list(evidence), **window)
     for row in rows:
         item = evidence[row.team_id]
         if revisions and (row.legacy_revision, row.optimized_revision) != (revisions[LEGACY], revisions[OPTIMIZED]):
             item.older_comparisons += row.comparisons
         else:
             item.add_day(row)
+    seen = ArgumentSet.objects.filter(
+        pair_name=pair_name, team_id__in=list(evidence), last_day__gt=window["day__gt"], last_day__lte=today,
+    )
+    if revisions:
+        seen = seen.filter(legacy_revision=revisions[LEGACY], optimized_revision=revisions[OPTIMIZED])
+    for team_id, count in seen.values_list("team_id").annotate(count=Count("id")).order_by():
+        evidence[team_id].argument_sets = count
     return evidence
+
+
+RECORD_ARGUMENT_SET = """
+INSERT INTO shadow_argumentset AS a (pair_name, team_id, legacy_revision, optimized_revision, arguments_hash, last_day)
+VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT (pair_name, team_id, legacy_revision, optimized_revision, arguments_hash)
+DO UPDATE SET last_day = GREATEST(a.last_day, EXCLUDED.last_day)
+"""
+
+
+def record_argument_set(*, pair_name: str, team_id: int, revisions: dict[str, str], arguments_hash: str) -> None:
+    """Note that the pair's sides were compared on these arguments today (one statement; callers bound it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_ARGUMENT_SET, [
+            pair_name, team_id, revisions.get(LEGACY, ""), revisions.get(OPTIMIZED, ""),
+            arguments_hash, timezone.now().date(),
+        ])
 
 
 def side_pair(legacy: Any, optimized: Any) -> dict[str, Any] | None:
@@ -189,6 +228,7 @@ def evidence_row(item: Evidence) -> dict[str, Any]:
         "timeouts": item.timeouts,
         "inconclusive": item.inconclusive,
         "stale_cache": item.stale_cache,
+        "argument_sets": item.argument_sets,
         "p50_ms": side_pair(
             bucket_bound(item.p50_ms("legacy"), MS_BUCKETS), bucket_bound(item.p50_ms("optimized"), MS_BUCKETS)
         ),

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import transaction
 
 from shadow import conf, pairs
-from shadow.codec import describe_call
+from shadow.codec import arguments_hash, describe_call
 from shadow.diff import CompareRules, ComparisonResult, Difference, compare
 from shadow.errors import ShadowMismatchError
 from shadow.execution import run_isolated
@@ -64,6 +64,7 @@ def judge(
     comparison.team_id = getattr(team, "pk", None)
     comparison.team_slug = getattr(team, "slug", "")
     comparison.call_arguments = describe_call(kwargs)
+    comparison.arguments_hash = arguments_hash(kwargs)
     revisions = pair.revisions()
     comparison.legacy_revision, comparison.optimized_revision = revisions[LEGACY], revisions[OPTIMIZED]
     if differences is None:

@@ -146,3 +146,28 @@ class FailureTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pair_name} team {self.team_id} {self.day}: {self.mismatches} mismatches, {self.errors} errors"
+
+
+class ArgumentSet(models.Model):
+    """A distinct call (its arguments, hashed) a pair's sides were compared on, per team and code revisions.
+
+    The gate's "distinct argument sets" are the rows whose last_day is in the window.
+    """
+
+    pair_name = models.CharField(max_length=100)
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    legacy_revision = models.CharField(max_length=40, default="", blank=True)
+    optimized_revision = models.CharField(max_length=40, default="", blank=True)
+    arguments_hash = models.CharField(max_length=16)
+    last_day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pair_name", "team", "legacy_revision", "optimized_revision", "arguments_hash"],
+                name="argumentset_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pair_name} team {self.team_id} {self.arguments_hash} (last {self.last_day})"

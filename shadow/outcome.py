@@ -102,6 +102,8 @@ class Comparison:
     result: ComparisonResult | None = None
     comparator_error: str = ""
     call_arguments: dict[str, Any] = field(default_factory=dict)
+    # Which distinct call this was (shadow.codec.arguments_hash), for the gate's distinct argument sets.
+    arguments_hash: str = ""
     # "legacy" when optimized served but its answer mismatched, so the caller got legacy's instead.
     answered_with: str = ""
     # The code each side ran (shadow.revisions), as the pair reported it.

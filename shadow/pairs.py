@@ -38,6 +38,30 @@ Dispatcher = Callable[["Pair[Any, Any]", dict[str, Any]], Any]
 
 
 @dataclass(frozen=True)
+class EvidenceNeeds:
+    """What a team's evidence for the current code must hold before the gate lets it flip to optimized.
+
+    min_comparisons and window_days default to SHADOW_MIN_COMPARISONS and
+    SHADOW_EVIDENCE_DAYS; min_argument_sets counts distinct call arguments
+    among those comparisons. A pair that runs rarely (once a week per team,
+    say) declares a longer window and fewer comparisons, reached on the
+    schedule or by backfill (`rollout verify --backfill`).
+    """
+
+    min_comparisons: int | None = None
+    min_argument_sets: int = 0
+    window_days: int | None = None
+
+    @property
+    def comparisons(self) -> int:
+        return self.min_comparisons if self.min_comparisons is not None else int(conf.get("SHADOW_MIN_COMPARISONS"))
+
+    @property
+    def days(self) -> int:
+        return self.window_days if self.window_days is not None else int(conf.get("SHADOW_EVIDENCE_DAYS"))
+
+
+@dataclass(frozen=True)
 class CachedEntry:
     """What a cached pair would serve now without computing: the value, and how old it is (None: unknown)."""
 
@@ -81,6 +105,9 @@ class Pair(Generic[P, R]):
     revision: the code revision both sides carry in the evidence; by default
     each side's own fingerprint of the code it runs (shadow.revisions).
     cache: for a read pair whose optimized side serves from a cache (PairCache).
+    evidence: what readiness needs (EvidenceNeeds; default: the settings' gate).
+    backfill: team -> argument sets over past periods (weeks, days) that
+    `rollout verify --backfill` compares, each counting once as evidence.
     examples: team -> list of keyword-argument dicts (without team) that
     `rollout verify` runs when asked to compare on demand.
     """
@@ -98,6 +125,8 @@ class Pair(Generic[P, R]):
     stream: bool = False
     revision: str | None = None
     cache: PairCache | None = None
+    evidence: EvidenceNeeds = field(default_factory=EvidenceNeeds)
+    backfill: Examples | None = None
 
     def __post_init__(self) -> None:
         if self.cache is not None and (self.writes or self.stream):
@@ -250,6 +279,8 @@ def pair(
     stream: bool = False,
     revision: str | None = None,
     cache: PairCache | None = None,
+    evidence: EvidenceNeeds | None = None,
+    backfill: Examples | None = None,
 ) -> Pair[P, R]:
     """Declare and register a pair; returns the callable entry point, typed like `legacy`."""
     return register(
@@ -257,7 +288,7 @@ def pair(
             name=name, legacy=legacy, optimized=optimized, description=description,
             rules=rules if rules is not None else CompareRules(), writes=writes, snapshot=snapshot,
             deferred=deferred, time_budget_ms=time_budget_ms, examples=examples, stream=stream,
-            revision=revision, cache=cache,
+            revision=revision, cache=cache, evidence=evidence or EvidenceNeeds(), backfill=backfill,
         )
     )
 

@@ -18,7 +18,7 @@ import sentry_sdk
 from shadow import conf
 from shadow.codec import describe_call
 from shadow.diff import ComparisonResult
-from shadow.evidence import DayCounters, bounded_write, gave_up, upsert_day
+from shadow.evidence import DayCounters, bounded_write, gave_up, record_argument_set, upsert_day
 from shadow.gate import count_failure, roll_back_if_needed
 from shadow.models import ShadowRecord
 from shadow.outcome import LEGACY, OPTIMIZED, CacheCheck, Comparison
@@ -134,6 +134,12 @@ def store_comparison(comparison: Comparison) -> DayCounters:
             legacy=legacy,
             optimized=optimized,
         )
+        if outcome in ("match", "mismatch") and comparison.arguments_hash:
+            record_argument_set(
+                pair_name=comparison.pair, team_id=team_id,
+                revisions={LEGACY: comparison.legacy_revision, OPTIMIZED: comparison.optimized_revision},
+                arguments_hash=comparison.arguments_hash,
+            )
         if outcome != "match":
             ShadowRecord.objects.create(
                 pair_name=comparison.pair,

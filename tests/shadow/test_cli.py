@@ -89,13 +89,13 @@ def test_status_text_adds_the_evidence_columns_for_a_flag_with_a_pair(status_evi
 
     assert rows[0] == [
         "FLAG", "TEAM", "STATE", "SINCE", "BY", "MODE", "COMPARISONS", "MISMATCHES", "ERRORS", "TIMEOUTS",
-        "INCONCLUSIVE", "STALE CACHE", "P50 MS", "P50 QUERIES", "REVISION", "READY",
+        "INCONCLUSIVE", "STALE CACHE", "ARGUMENT SETS", "P50 MS", "P50 QUERIES", "REVISION", "READY",
     ]
     assert [row for row in rows if row[0] == PAIR] == [
-        [PAIR, "acme", "off", "—", "—", "listed teams only", "5", "1", "0", "0", "0", "0", ">10000 → 7.5", "12 → 2", code, "no"],
-        [PAIR, "globex", "off", "—", "—", "listed teams only", "6", "0", "0", "0", "0", "0", "—", "—", code, "yes"],
+        [PAIR, "acme", "off", "—", "—", "listed teams only", "5", "1", "0", "0", "0", "0", "0", ">10000 → 7.5", "12 → 2", code, "no"],
+        [PAIR, "globex", "off", "—", "—", "listed teams only", "6", "0", "0", "0", "0", "0", "0", "—", "—", code, "yes"],
     ]
-    assert [row for row in rows if row[0] == "metrics.key_metrics"][0][6:] == ["—"] * 10
+    assert [row for row in rows if row[0] == "metrics.key_metrics"][0][6:] == ["—"] * 11
 
 
 def test_status_json_puts_the_evidence_under_each_team_of_a_paired_flag(status_evidence):
@@ -105,14 +105,14 @@ def test_status_json_puts_the_evidence_under_each_team_of_a_paired_flag(status_e
     paired = next(flag for flag in document["flags"] if flag["name"] == PAIR)
     assert [team["evidence"] for team in paired["teams"]] == [
         {
-            "comparisons": 5, "mismatches": 1, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0,
+            "comparisons": 5, "mismatches": 1, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0, "argument_sets": 0,
             "p50_ms": {"legacy": ">10000", "optimized": 7.5},
             "p50_queries": {"legacy": 12, "optimized": 2},
             "revision": registry.get(PAIR).revisions(),
             "ready": False,
         },
         {
-            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0,
+            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0, "argument_sets": 0,
             "p50_ms": None, "p50_queries": None, "revision": registry.get(PAIR).revisions(), "ready": True,
         },
     ]
@@ -121,17 +121,18 @@ def test_status_json_puts_the_evidence_under_each_team_of_a_paired_flag(status_e
 
 
 @pytest.mark.parametrize("team_count", [2, 6])
-def test_status_adds_one_query_per_paired_flag_whatever_the_number_of_teams(
+def test_status_adds_two_queries_per_paired_flag_whatever_the_number_of_teams(
     make_pair, gate, team_count, django_assert_num_queries
 ):
-    """Teams, flag rows, audit entries, and one evidence query for the one paired flag: four at any size."""
+    """Teams, flag rows, audit entries, and two evidence queries (days, distinct argument sets) for the one paired
+    flag: five at any size."""
     make_pair(PAIR, legacy=legacy_total, optimized=optimized_total)
     for team in [TeamFactory() for _ in range(team_count)]:
         DailyEvidenceFactory(pair_name=PAIR, team=team, runs=2, matches=2)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         rollout("status")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         rollout("status", "--json")
 
 

@@ -117,12 +117,12 @@ def test_each_pair_lists_every_team_with_evidence_rate_and_flag_state(staff_clie
     assert (second.name, second.description) == (PAIR, "Test pair: counts")
     assert [(row.team_slug, row.flag_on, row.rate, row.evidence) for row in second.rows] == [
         ("acme", False, "0.25", {
-            "comparisons": 5, "mismatches": 1, "errors": 1, "timeouts": 1, "inconclusive": 0, "stale_cache": 0,
+            "comparisons": 5, "mismatches": 1, "errors": 1, "timeouts": 1, "inconclusive": 0, "stale_cache": 0, "argument_sets": 0,
             "p50_ms": {"legacy": 50, "optimized": 5}, "p50_queries": {"legacy": 20, "optimized": 3},
             "revision": second.revisions, "ready": False,
         }),
         ("globex", True, "0.01", {
-            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0,
+            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0, "argument_sets": 0,
             "p50_ms": None, "p50_queries": None, "revision": second.revisions, "ready": True,
         }),
     ]
@@ -169,7 +169,8 @@ def test_without_pairs_the_console_says_so(staff_client):
 def test_the_console_makes_the_same_number_of_queries_for_2_and_7_teams(
     staff_client, pairs, team_count, django_assert_num_queries
 ):
-    """Session, user, teams, records, flag rows, audit entries, rates, and one evidence query per pair: 9."""
+    """Session, user, teams, records, flag rows, audit entries, rates, and two evidence queries per pair (days,
+    distinct argument sets): 11."""
     teams = [TeamFactory() for _ in range(team_count)]
     services.enable_for_teams(name=PAIR, teams=teams[:1], actor="system:test-setup", reason="setup", force=True)
     for team in teams:
@@ -178,7 +179,7 @@ def test_the_console_makes_the_same_number_of_queries_for_2_and_7_teams(
         SamplingRateFactory(pair_name=PAIR, team=team)
         ShadowRecordFactory(pair_name=OTHER_PAIR, team=team)
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):
         response = staff_client.get(CONSOLE)
 
     assert len(response.context["pairs"][1].rows) == team_count

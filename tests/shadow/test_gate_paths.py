@@ -364,24 +364,25 @@ def test_disabling_a_team_that_everyone_on_covers_is_never_gated(flag, team, oth
 
 
 @pytest.mark.parametrize("team_count", [2, 6])
-def test_everyone_on_with_clean_evidence_takes_nine_queries_at_any_size(flag, team_count, django_assert_num_queries):
-    """Savepoint, locked row read, all teams with their list places, the evidence, previous mode, update, audit entry,
-    new version, release: nine, whatever the number of teams."""
+def test_everyone_on_with_clean_evidence_takes_ten_queries_at_any_size(flag, team_count, django_assert_num_queries):
+    """Savepoint, locked row read, all teams with their list places, the evidence (days, distinct argument sets),
+    previous mode, update, audit entry, new version, release: ten, whatever the number of teams."""
     evidence_rows(*[TeamFactory() for _ in range(team_count)])
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         services.set_everyone(name=PAIR, everyone=True, actor=SETUP, reason="evidence is clean")
 
     assert len(on_for()) == team_count
 
 
 @pytest.mark.parametrize("team_count", [2, 6])
-def test_the_gate_check_takes_two_queries_at_any_size(flag, team_count, django_assert_num_queries):
-    """enable_gate_check: one query for the teams with their list places, one for the evidence of those switched on."""
+def test_the_gate_check_takes_three_queries_at_any_size(flag, team_count, django_assert_num_queries):
+    """enable_gate_check: one query for the teams with their list places, two for the evidence of those switched on
+    (days, distinct argument sets)."""
     teams = [TeamFactory(slug=f"team-{index}") for index in range(team_count)]
     evidence_rows(*teams[1:])
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         check = services.enable_gate_check(name=PAIR, flag=flag, everyone=True, percent=None)
 
     assert check.teams == [team.slug for team in teams]

@@ -60,11 +60,12 @@ def warm(team) -> None:
 def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """12 statements, every one accounted for (flag and rates warm, legacy serving):
+    """13 statements, every one accounted for (flag and rates warm, legacy serving):
 
     legacy served:     2 queries
     optimized shadow:  SAVEPOINT, SET LOCAL statement_timeout, 1 query, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT
-    evidence:          SAVEPOINT, short timeouts set, the upsert, the caller's timeouts put back, RELEASE SAVEPOINT
+    evidence:          SAVEPOINT, short timeouts set, the upsert, the argument set's upsert, the caller's timeouts
+                       put back, RELEASE SAVEPOINT
     """
     log: list[str] = []
     pair = make_pair(
@@ -73,7 +74,7 @@ def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
     )
     warm(team)
 
-    with django_assert_num_queries(12) as captured:
+    with django_assert_num_queries(13) as captured:
         pair(team=team)
 
     assert Counter(statement_kind(query["sql"]) for query in captured.captured_queries) == {
@@ -84,6 +85,7 @@ def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
         "RELEASE SAVEPOINT": 2,
         "evidence timeouts": 2,
         "INSERT INTO shadow_dailyevidence": 1,
+        "INSERT INTO shadow_argumentset": 1,
     }
 
 
@@ -91,7 +93,7 @@ def test_a_sampled_matching_call_writes_one_upsert_and_nothing_else(
 def test_a_sampled_mismatching_call_adds_one_record_insert(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """A mismatch costs one more statement than a match: the ShadowRecord insert (13 in all)."""
+    """A mismatch costs one more statement than a match: the ShadowRecord insert (14 in all)."""
     log: list[str] = []
     pair = make_pair(
         legacy=Side("legacy", log, value=1, queries=2),
@@ -99,7 +101,7 @@ def test_a_sampled_mismatching_call_adds_one_record_insert(
     )
     warm(team)
 
-    with django_assert_num_queries(13) as captured:
+    with django_assert_num_queries(14) as captured:
         pair(team=team)
 
     kinds = Counter(statement_kind(query["sql"]) for query in captured.captured_queries)
@@ -110,11 +112,12 @@ def test_a_sampled_mismatching_call_adds_one_record_insert(
 def test_a_sampled_call_with_optimized_serving_accounts_for_every_statement(
     make_pair, sample_everything, team, django_assert_num_queries
 ):
-    """14 statements with optimized serving (flag on, warm):
+    """15 statements with optimized serving (flag on, warm):
 
     optimized served:  SAVEPOINT, 1 query, RELEASE SAVEPOINT
     legacy shadow:     SAVEPOINT, SET LOCAL statement_timeout, 2 queries, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT
-    evidence:          SAVEPOINT, short timeouts set, the upsert, the caller's timeouts put back, RELEASE SAVEPOINT
+    evidence:          SAVEPOINT, short timeouts set, the upsert, the argument set's upsert, the caller's timeouts
+                       put back, RELEASE SAVEPOINT
     (the guarded-rollback check needs no query below its threshold)
     """
     log: list[str] = []
@@ -124,7 +127,7 @@ def test_a_sampled_call_with_optimized_serving_accounts_for_every_statement(
     )
     warm(team)
 
-    with force_side(PAIR, "optimized"), django_assert_num_queries(14) as captured:
+    with force_side(PAIR, "optimized"), django_assert_num_queries(15) as captured:
         pair(team=team)
 
     assert Counter(statement_kind(query["sql"]) for query in captured.captured_queries) == {
@@ -135,6 +138,7 @@ def test_a_sampled_call_with_optimized_serving_accounts_for_every_statement(
         "RELEASE SAVEPOINT": 3,
         "evidence timeouts": 2,
         "INSERT INTO shadow_dailyevidence": 1,
+        "INSERT INTO shadow_argumentset": 1,
     }
 
 

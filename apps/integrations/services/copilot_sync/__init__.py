@@ -23,7 +23,7 @@ from apps.integrations.services.copilot_sync import legacy, optimized
 from apps.integrations.services.copilot_sync.records import CopilotUsageRecord, parse_usage_records
 from apps.metrics.models import AIUsageDaily
 from apps.teams.models import Team
-from shadow import pair
+from shadow import EvidenceNeeds, pair
 
 __all__ = [
     "CopilotSyncSummary",
@@ -59,28 +59,48 @@ def stored_copilot_usage(*, team: Team, records: Sequence[CopilotUsageRecord]) -
 def _replay_of_last_stored_day(team: Team) -> list[dict[str, Any]]:
     """One example for `rollout verify`, which cannot fetch a report: the team's latest Copilot day, replayed.
 
-    The records are rebuilt from the team's AIUsageDaily Copilot rows of the
-    last day that has any (login = the member's github_username, shown and
-    accepted as stored), in member id order; members without a login are left
-    out, and of members sharing a login only the first is kept, as the parser
-    keeps the first record of a login and day. Replaying rewrites those rows
-    with active_hours None, like any sync. No Copilot rows, no example (verify
-    then exits 2).
+    See _replays_of_stored_days; no Copilot rows, no example (verify then exits 2).
+    """
+    return _replays_of_stored_days(team, days=1)
+
+
+def _backfill_days(team: Team) -> list[dict[str, Any]]:
+    """`rollout verify --backfill`: the team's last 28 stored Copilot days, each replayed, each counting once."""
+    return _replays_of_stored_days(team, days=BACKFILL_DAYS)
+
+
+def _replays_of_stored_days(team: Team, *, days: int) -> list[dict[str, Any]]:
+    """The team's latest `days` Copilot days that have rows, newest first, each rebuilt as one report.
+
+    The records of a day are rebuilt from the team's AIUsageDaily Copilot rows
+    of that day (login = the member's github_username, shown and accepted as
+    stored), in member id order; members without a login are left out, and of
+    members sharing a login only the first is kept, as the parser keeps the
+    first record of a login and day. Replaying rewrites those rows with
+    active_hours None, like any sync.
     """
     usage = AIUsageDaily.objects.filter(team=team, source=AIUsageDaily.Source.COPILOT)
-    last_day = usage.order_by("-date").values_list("date", flat=True).first()
-    if last_day is None:
+    recent = list(usage.order_by("-date").values_list("date", flat=True).distinct()[:days])
+    if not recent:
         return []
-    records: dict[str, CopilotUsageRecord] = {}
     rows = (
-        usage.filter(date=last_day)
+        usage.filter(date__in=recent)
         .exclude(member__github_username="")
-        .order_by("member_id")
-        .values_list("member__github_username", "suggestions_shown", "suggestions_accepted")
+        .order_by("-date", "member_id")
+        .values_list("date", "member__github_username", "suggestions_shown", "suggestions_accepted")
     )
-    for login, shown, accepted in rows:
-        records.setdefault(login, CopilotUsageRecord(login=login, day=last_day, shown=shown, accepted=accepted))
-    return [{"records": list(records.values())}] if records else []
+    reports: dict[dt.date, dict[str, CopilotUsageRecord]] = {}
+    for day, login, shown, accepted in rows:
+        reports.setdefault(day, {}).setdefault(
+            login, CopilotUsageRecord(login=login, day=day, shown=shown, accepted=accepted)
+        )
+    return [{"records": list(records.values())} for records in reports.values() if records]
+
+
+# A sync runs once per team and day: readiness asks for 14 distinct days compared in the last 28,
+# reached on the schedule or at once by backfill.
+BACKFILL_DAYS = 28
+COPILOT_EVIDENCE = EvidenceNeeds(min_comparisons=14, min_argument_sets=14, window_days=28)
 
 
 # Doubts kept identical on both sides (see legacy.sync_copilot_usage):
@@ -99,6 +119,8 @@ sync_copilot_usage = pair(
     writes=True,
     snapshot=stored_copilot_usage,
     examples=_replay_of_last_stored_day,
+    evidence=COPILOT_EVIDENCE,
+    backfill=_backfill_days,
 )
 
 

@@ -22,13 +22,18 @@ from apps.metrics.services.dashboard.legacy import (
     get_review_time_trend,
     get_reviewer_workload,
 )
-from shadow import CachedEntry, PairCache, pair
+from shadow import CachedEntry, EvidenceNeeds, PairCache, pair
 
 
 def _recent_ranges(team) -> list[dict]:
     """The last 7, 30 and 90 days ending today in the team's time zone: what `rollout verify` compares."""
     today = timezone.localdate(timezone=team.tzinfo)
     return [{"start_date": today - dt.timedelta(days=days - 1), "end_date": today} for days in (7, 30, 90)]
+
+
+# Called on every dashboard view: the settings' comparisons and window, over at least three distinct ranges
+# (verify's three examples are enough).
+DASHBOARD_EVIDENCE = EvidenceNeeds(min_argument_sets=3)
 
 
 # Doubts kept identical on both sides (see the optimized docstrings): unanswered
@@ -40,6 +45,7 @@ get_team_breakdown = pair(
     optimized=optimized.get_team_breakdown,
     description="Per-author PR count, cycle time and AI %: one grouped query instead of 1 + 5 per author.",
     examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
 )
 # Doubts kept identical on both sides: names tie-break in codepoint order, so
 # "Zoe" sorts before "ana"; a negative limit slices like a Python list.
@@ -49,6 +55,7 @@ get_copilot_by_member = pair(
     optimized=optimized.get_copilot_by_member,
     description="Top members by accepted Copilot suggestions: one grouped query with LIMIT instead of 1 + 2 per member.",
     examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
 )
 # Doubts kept identical on both sides (see legacy.get_key_metrics): unanswered
 # surveys count in the AI % denominator. The optimized side is cached per team
@@ -70,6 +77,7 @@ get_key_metrics_with_previous = pair(
         "cached per team and range, instead of five per period."
     ),
     examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
     cache=PairCache(compute=optimized.key_metrics_both_periods, peek=_cached_key_metrics),
 )
 

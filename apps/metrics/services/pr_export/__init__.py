@@ -15,7 +15,7 @@ from apps.metrics.services.pr_export import legacy, optimized
 from apps.metrics.services.pr_export.formatting import EXPORT_HEADER, format_export_row
 from apps.metrics.services.pr_list import PRFilters
 from apps.teams.models import Team
-from shadow import pair, register_type
+from shadow import EvidenceNeeds, pair, register_type
 
 __all__ = ["EXPORT_HEADER", "format_export_row", "iter_pr_export_rows", "stream_pr_export_csv"]
 
@@ -37,6 +37,8 @@ iter_pr_export_rows = pair(
     stream=True,
     description="CSV export rows: author joined in one query read in chunks, instead of 1 + 1 per PR held in memory.",
     examples=_export_examples,
+    # Any filter set counts; the settings' comparisons and window.
+    evidence=EvidenceNeeds(min_argument_sets=1),
 )
 
 

@@ -16,7 +16,7 @@ from apps.metrics.models import WeeklyMetrics
 from apps.metrics.services.common import monday_of
 from apps.metrics.services.weekly_aggregation import legacy, optimized
 from apps.teams.models import Team
-from shadow import pair
+from shadow import EvidenceNeeds, pair
 
 __all__ = ["aggregate_team_weekly_metrics", "previous_iso_week_start"]
 
@@ -46,10 +46,21 @@ def stored_weekly_metrics(*, team: Team, week_start: dt.date) -> list[dict[str, 
     )
 
 
-def _last_completed_weeks(team: Team) -> list[dict[str, Any]]:
-    """The four weeks before the team's current local week, newest first: what `rollout verify` compares."""
+def _last_completed_weeks(team: Team, count: int = 4) -> list[dict[str, Any]]:
+    """The `count` weeks before the team's current local week, newest first: what `rollout verify` compares."""
     latest = previous_iso_week_start(timezone.localdate(timezone=team.tzinfo))
-    return [{"week_start": latest - dt.timedelta(weeks=weeks)} for weeks in range(4)]
+    return [{"week_start": latest - dt.timedelta(weeks=weeks)} for weeks in range(count)]
+
+
+def _backfill_weeks(team: Team) -> list[dict[str, Any]]:
+    """The last 12 completed weeks: `rollout verify --backfill`, each week counting once as evidence."""
+    return _last_completed_weeks(team, BACKFILL_WEEKS)
+
+
+# One run per team and week: readiness asks for 8 distinct weeks compared in the last 13, reached on the
+# schedule or at once by backfill.
+BACKFILL_WEEKS = 12
+WEEKLY_EVIDENCE = EvidenceNeeds(min_comparisons=8, min_argument_sets=8, window_days=91)
 
 
 # Doubts kept identical on both sides (see legacy.aggregate_team_weekly_metrics):
@@ -70,4 +81,6 @@ aggregate_team_weekly_metrics = pair(
     writes=True,
     snapshot=stored_weekly_metrics,
     examples=_last_completed_weeks,
+    evidence=WEEKLY_EVIDENCE,
+    backfill=_backfill_weeks,
 )
