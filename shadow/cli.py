@@ -31,6 +31,7 @@ from flags.audit import cli_actor
 from flags.services import reach_note, resolve_teams
 from flags.status import format_table, format_time
 from shadow import conf, pairs, sampling
+from shadow.codec import arguments_hash
 from shadow.diff import DEFAULT_PERSONAL_FIELDS, REDACTED, normalise, render_value
 from shadow.errors import UnknownPairError
 from shadow.evidence import Evidence, evidence_for, evidence_row
@@ -241,6 +242,11 @@ def verify_arguments(parser: CommandParser) -> None:
         help="first run legacy against itself and list the fields that differ between two legacy runs",
     )
     parser.add_argument(
+        "--examples-only",
+        action="store_true",
+        help="compare on the pair's fixed examples only, without the argument sets generated from the team's data",
+    )
+    parser.add_argument(
         "--backfill",
         action="store_true",
         help="compare on the pair's past periods (e.g. the last 12 weeks, the last 28 Copilot days) instead of its "
@@ -253,8 +259,11 @@ def verify_arguments(parser: CommandParser) -> None:
     )
 
 
-def verify_argument_sets(pair: Pair[Any, Any], team: Team, *, backfill: bool) -> tuple[list[dict[str, Any]], str]:
-    """The argument sets to compare, and what they are called: the pair's examples, or its past periods."""
+def verify_argument_sets(
+    pair: Pair[Any, Any], team: Team, *, backfill: bool, explore: bool = True
+) -> tuple[list[dict[str, Any]], str]:
+    """The distinct argument sets to compare, and what they are called: the pair's examples and the sets it
+    generates from the team's data (explore), or its past periods (backfill)."""
     source, what, declare = (
         (pair.backfill, "period", "a backfill(team) function returning one argument set per past period")
         if backfill else
@@ -271,7 +280,11 @@ def verify_argument_sets(pair: Pair[Any, Any], team: Team, *, backfill: bool) ->
             f"{pair.name} has no {'past periods' if backfill else 'examples'} for team {team.slug}",
             returncode=USAGE_ERROR,
         )
-    return argument_sets, what
+    if not backfill and explore and pair.explore is not None:
+        # Generated edge cases beside the examples; a set already among them is compared once.
+        argument_sets += pair.explore(team)
+        what = "argument set"
+    return list({arguments_hash(kwargs): kwargs for kwargs in argument_sets}.values()), what
 
 
 def verify_budget(pair: Pair[Any, Any], given: int | None) -> int:
@@ -355,7 +368,9 @@ def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
     if runs < 1:
         raise CommandError(f"--runs must be at least 1, got {runs}", returncode=USAGE_ERROR)
     budget = verify_budget(pair, options["budget"])
-    argument_sets, what = verify_argument_sets(pair, team, backfill=options["backfill"])
+    argument_sets, what = verify_argument_sets(
+        pair, team, backfill=options["backfill"], explore=not options["examples_only"]
+    )
 
     # The pair with the on-demand budget, never registered: sampled calls keep the pair's own.
     # The evidence is stored under its name, which the copy shares (report_comparison reads the name and rules only).

@@ -108,6 +108,9 @@ class Pair(Generic[P, R]):
     evidence: what readiness needs (EvidenceNeeds; default: the settings' gate).
     backfill: team -> argument sets over past periods (weeks, days) that
     `rollout verify --backfill` compares, each counting once as evidence.
+    explore: team -> argument sets generated from the team's data (edges:
+    the last day with data, single days, weeks, DST changes, limits, filters)
+    that `rollout verify` compares beside the examples.
     examples: team -> list of keyword-argument dicts (without team) that
     `rollout verify` runs when asked to compare on demand.
     """
@@ -127,6 +130,7 @@ class Pair(Generic[P, R]):
     cache: PairCache | None = None
     evidence: EvidenceNeeds = field(default_factory=EvidenceNeeds)
     backfill: Examples | None = None
+    explore: Examples | None = None
 
     def __post_init__(self) -> None:
         if self.cache is not None and (self.writes or self.stream):
@@ -281,6 +285,7 @@ def pair(
     cache: PairCache | None = None,
     evidence: EvidenceNeeds | None = None,
     backfill: Examples | None = None,
+    explore: Examples | None = None,
 ) -> Pair[P, R]:
     """Declare and register a pair; returns the callable entry point, typed like `legacy`."""
     return register(
@@ -289,6 +294,7 @@ def pair(
             rules=rules if rules is not None else CompareRules(), writes=writes, snapshot=snapshot,
             deferred=deferred, time_budget_ms=time_budget_ms, examples=examples, stream=stream,
             revision=revision, cache=cache, evidence=evidence or EvidenceNeeds(), backfill=backfill,
+            explore=explore,
         )
     )
 

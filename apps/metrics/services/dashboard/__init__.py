@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from apps.metrics.services import exploration
 from apps.metrics.services.dashboard import legacy, optimized
 from apps.metrics.services.dashboard.legacy import (
     get_ai_adoption_trend,
@@ -43,6 +44,7 @@ get_team_breakdown = pair(
     "metrics.team_breakdown",
     legacy=legacy.get_team_breakdown,
     optimized=optimized.get_team_breakdown,
+    explore=exploration.date_ranges,
     description="Per-author PR count, cycle time and AI %: one grouped query instead of 1 + 5 per author.",
     examples=_recent_ranges,
     evidence=DASHBOARD_EVIDENCE,
@@ -53,6 +55,7 @@ get_copilot_by_member = pair(
     "metrics.copilot_by_member",
     legacy=legacy.get_copilot_by_member,
     optimized=optimized.get_copilot_by_member,
+    explore=exploration.ranges_and_limits,
     description="Top members by accepted Copilot suggestions: one grouped query with LIMIT instead of 1 + 2 per member.",
     examples=_recent_ranges,
     evidence=DASHBOARD_EVIDENCE,
@@ -72,6 +75,7 @@ get_key_metrics_with_previous = pair(
     "metrics.key_metrics",
     legacy=legacy.get_key_metrics_with_previous,
     optimized=optimized.get_key_metrics_with_previous,
+    explore=exploration.date_ranges,
     description=(
         "Key metrics of a range and of the period before it: two FILTERed queries over both periods, "
         "cached per team and range, instead of five per period."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
+from apps.metrics.services import exploration
 from apps.metrics.services.pr_export import legacy, optimized
 from apps.metrics.services.pr_export.formatting import EXPORT_HEADER, format_export_row
 from apps.metrics.services.pr_list import PRFilters
@@ -37,6 +38,7 @@ iter_pr_export_rows = pair(
     stream=True,
     description="CSV export rows: author joined in one query read in chunks, instead of 1 + 1 per PR held in memory.",
     examples=_export_examples,
+    explore=exploration.export_filters,
     # Any filter set counts; the settings' comparisons and window.
     evidence=EvidenceNeeds(min_argument_sets=1),
 )
