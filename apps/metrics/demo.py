@@ -354,7 +354,7 @@ def _edge_cases(team: Team, end_date: dt.date, index: int) -> EdgeCounts:
             team=team, member=who, date=end_date - dt.timedelta(days=days_ago), source=AIUsageDaily.Source.COPILOT,
             suggestions_shown=800, suggestions_accepted=1, acceptance_rate=acceptance_rate(800, 1), active_hours=None,
         )
-        for who in (twin_a, mixed, gone)
+        for who in (twin_a, mixed, gone, shared_1)
         for days_ago in (0, 1)
     ])
     previous_week = end_date - dt.timedelta(days=end_date.weekday() + 7)

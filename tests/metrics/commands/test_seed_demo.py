@@ -107,7 +107,7 @@ def test_every_demo_team_holds_the_edge_cases_where_optimizer_bugs_hide():
         assert PullRequest.objects.filter(team=team, title__startswith="Tied merge").values("merged_at").distinct().count() == 1
         assert PullRequest.objects.filter(team=team, title="=1+1").exists()
         assert PRSurvey.objects.filter(team=team).exclude(author_id=F("pull_request__author_id")).exists()
-        assert AIUsageDaily.objects.filter(team=team, suggestions_shown=800, suggestions_accepted=1).count() == 6
+        assert AIUsageDaily.objects.filter(team=team, suggestions_shown=800, suggestions_accepted=1).count() == 8
         assert WeeklyMetrics.objects.filter(team=team, prs_merged=99).count() == 2
 
 
