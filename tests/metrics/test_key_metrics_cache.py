@@ -26,6 +26,7 @@ from apps.integrations.github.stub_server import StubGitHubServer, write_recorde
 from apps.integrations.services.copilot_sync import sync_copilot_metrics
 from apps.metrics import cache as metrics_cache_module
 from apps.metrics.cache import METRICS_TTL_SECONDS, team_data_stamp
+from apps.metrics.models import PullRequest
 from apps.metrics.services import dashboard
 from apps.metrics.services.dashboard import legacy, optimized
 from apps.metrics.tasks import aggregate_team_weekly_metrics_task
@@ -176,6 +177,33 @@ def test_a_sampled_call_compares_computations_and_reports_a_stale_entry_apart(ca
     record = ShadowRecord.objects.get(pair_name=PAIR)
     assert record.outcome == "stale_cache"
     assert re.fullmatch(r"the cached entry \(\d+ s old\) differs from a fresh computation of the same call", record.error)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_active_team_whose_rows_change_between_calls_sees_no_false_mismatch(team, settings):
+    """The issue's case: PRs changed by code the app does not know about (QuerySet.update, raw SQL) between
+    sampled calls, with the team on optimized and every call compared: fresh numbers every time, no mismatch,
+    no stale entry served, and every answer the same as legacy's."""
+    from django.db import connection
+
+    from shadow.models import DailyEvidence
+
+    prs = [merged_pr(team, cycle=cycle) for cycle in ("10.00", "20.00", "30.00", "40.00", "50.00")]
+    settings.SHADOW_DEFAULT_RATE = 1
+    answers = []
+    with force_side(PAIR, "optimized"):
+        for step, pr in enumerate(prs):
+            if step % 2:
+                PullRequest.objects.filter(pk=pr.pk).update(cycle_time_hours=Decimal("99.00"))
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute("UPDATE metrics_pullrequest SET cycle_time_hours = 1 WHERE id = %s", [pr.pk])
+            served = dashboard.get_key_metrics_with_previous(team=team, start_date=START, end_date=END)
+            answers.append(served == legacy.get_key_metrics_with_previous(team=team, start_date=START, end_date=END))
+
+    assert answers == [True] * 5
+    evidence = DailyEvidence.objects.get(pair_name=PAIR, team=team)
+    assert (evidence.matches, evidence.mismatches, evidence.stale_cache) == (5, 0, 0)
 
 
 # --- invalidation (every write path: tests/metrics/test_team_data_version.py) ----------------
