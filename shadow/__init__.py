@@ -14,6 +14,8 @@ The public face. Application code imports from here only:
 - force_side(name, "legacy" | "optimized"): a context manager for tests.
 - CompareRules, IgnoreRule: how a pair's results are compared.
 - register_type(cls): let a dataclass travel as call arguments (deferred runs, records).
+- register_team_data(TeamData(shapes=…, generate=…)): the edge-case shapes of a team's data
+  and a builder of synthetic teams, for `rollout verify` (its coverage line, --generated).
 - The errors: ShadowError and its subclasses.
 
 How the package is layered, and how to add a pair: docs/architecture.md.
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from shadow.codec import register_type
 from shadow.diff import CompareRules, IgnoreRule
 from shadow.errors import NotReadyError, ShadowError, ShadowMismatchError, ShadowTimeout, UnknownPairError
-from shadow.pairs import CachedEntry, EvidenceNeeds, Pair, PairCache, pair
+from shadow.pairs import CachedEntry, EvidenceNeeds, Pair, PairCache, TeamData, pair, register_team_data
 from shadow.testing import force_side
 
 if TYPE_CHECKING:
@@ -43,10 +45,12 @@ __all__ = [
     "ShadowError",
     "ShadowMismatchError",
     "ShadowTimeout",
+    "TeamData",
     "UnknownPairError",
     "compare",
     "force_side",
     "pair",
+    "register_team_data",
     "register_type",
 ]
 

@@ -1,14 +1,15 @@
 """The shadow app's operator surface on the `rollout` command, and its evidence columns in `rollout status`.
 
-    rollout verify PAIR --team SLUG [--runs N] [--budget MS] [--noise] [--show-personal]
+    rollout verify PAIR --team SLUG [--runs N] [--budget MS] [--noise] [--backfill] [--show-personal]
+    rollout verify PAIR --generated N [--runs N] [--budget MS] [--show-personal]
     rollout shadow PAIR [--rate R [--reason TEXT]] [--team SLUG]
 
 Hooked into flags through flags.extensions (see register(), called from
 ShadowConfig.ready), so flags never imports this package. Exit status:
 MATCHED (0) done, every comparison matched; MISMATCHED (1) at least one
 comparison did not match (verify; a mismatch wins over anything else);
-USAGE_ERROR (2) bad input (unknown pair or team, a bad rate, run count or
-budget, a pair without examples); INCONCLUSIVE (3) nothing mismatched, but
+USAGE_ERROR (2) bad input (unknown pair or team, a bad rate, run count,
+budget or --generated count, a pair without examples); INCONCLUSIVE (3) nothing mismatched, but
 some comparisons could not decide (a timeout, an error, a side blocked by a
 row lock), the last line says why (verify).
 """
@@ -24,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from apps.teams.models import Team
 from flags import extensions
@@ -48,6 +50,8 @@ MISMATCHED = 1
 USAGE_ERROR = 2
 INCONCLUSIVE = 3
 DEFAULT_RUNS = 3
+# --generated: each synthetic team costs a few hundred inserts and every argument set run on both sides.
+MAX_GENERATED = 500
 # --budget, like SHADOW_VERIFY_BUDGET_MS (shadow.checks): from 1 ms to an hour.
 MAX_BUDGET_MS = 3_600_000
 RATE_PLACES = Decimal("0.0001")
@@ -211,13 +215,17 @@ VERIFY_EPILOG = f"""\
 exit status:
   {MATCHED}  every comparison matched
   {MISMATCHED}  at least one comparison mismatched (a mismatch wins over anything else)
-  {USAGE_ERROR}  usage error: unknown pair or team, no examples, a bad --runs or --budget
+  {USAGE_ERROR}  usage error: unknown pair or team, no examples, a bad --runs, --budget or --generated
   {INCONCLUSIVE}  inconclusive: nothing mismatched, but some comparisons could not decide: they timed
      out, ended in an error (both sides failing differently included) or found a row locked;
      the last line says why (e.g. "rerun with a larger --budget")
 
 Personal fields (names, logins, emails, titles, ...) and error messages are printed as Sentry
 gets them, redacted, unless --show-personal is given; the stored records keep them for staff.
+
+Every run ends with what it covered: the distinct argument sets compared and which of the
+data's edge-case shapes (local-midnight merges, shared names and logins, half-cent averages,
+formula-like text, ...) the team's rows, or the synthetic teams' rows, hold.
 """
 
 
@@ -225,9 +233,19 @@ def verify_arguments(parser: CommandParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = VERIFY_EPILOG
     pair_argument(parser)
-    parser.add_argument("--team", required=True, metavar="SLUG", help="the team whose data the examples use")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--team", metavar="SLUG", help="the team whose data the examples use")
+    source.add_argument(
+        "--generated",
+        type=int,
+        metavar="N",
+        help=f"instead of a team's data: N synthetic edge-case teams (1 to {MAX_GENERATED}), built inside a "
+        "transaction that is rolled back; the same teams on every run; nothing is stored or reported",
+    )
     parser.add_argument(
-        "--runs", type=int, default=DEFAULT_RUNS, help=f"comparisons per example (default {DEFAULT_RUNS})"
+        "--runs",
+        type=int,
+        help=f"comparisons per argument set (default {DEFAULT_RUNS}; 1 with --generated)",
     )
     parser.add_argument(
         "--budget",
@@ -361,52 +379,105 @@ class Tally:
         return MATCHED, f"match: all {self.total} comparisons matched"
 
 
-def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
-    pair = get_pair(options["pair"])
-    team = get_team(options["team"])
-    runs = options["runs"]
+def verify_runs(options: dict[str, Any]) -> int:
+    runs: int | None = options["runs"]
+    if runs is None:
+        # Synthetic teams are many and small: one run each, their variety is the point.
+        return 1 if options["generated"] is not None else DEFAULT_RUNS
     if runs < 1:
         raise CommandError(f"--runs must be at least 1, got {runs}", returncode=USAGE_ERROR)
-    budget = verify_budget(pair, options["budget"])
-    argument_sets, what = verify_argument_sets(
-        pair, team, backfill=options["backfill"], explore=not options["examples_only"]
-    )
+    return runs
 
+
+@dataclass
+class Coverage:
+    """What a verify run compared: distinct argument sets (per team), and the data shapes the teams held."""
+
+    argument_sets: int = 0
+    shapes: dict[str, bool] = field(default_factory=dict)
+
+    def add(self, argument_sets: int, shapes: dict[str, bool] | None) -> None:
+        self.argument_sets += argument_sets
+        for name, present in (shapes or {}).items():
+            self.shapes[name] = self.shapes.get(name, False) or present
+
+    def line(self, teams: str) -> str:
+        text = f"Covered {plural(self.argument_sets, 'distinct argument set')} on {teams}"
+        if not self.shapes:
+            return text
+        covered = [name for name, present in self.shapes.items() if present]
+        missing = [name for name, present in self.shapes.items() if not present]
+        text += f" and {len(covered)} of {plural(len(self.shapes), 'data shape')}"
+        return text + (f"; not covered: {', '.join(missing)}" if missing else "")
+
+
+def shapes_of(team: Team) -> dict[str, bool] | None:
+    data = pairs.team_data()
+    return None if data is None else data.shapes(team)
+
+
+@dataclass
+class Verification:
+    """One `rollout verify`: the pair with the on-demand budget, and how its comparisons are run and printed."""
+
+    command: BaseCommand
+    pair: Pair[Any, Any]
+    runs: int
+    redaction: Redaction
+    tally: Tally
+    # Stored as evidence and reported (a real team), or only printed (synthetic teams).
+    store: bool = True
+    # Print every run's line (a real team), or only the runs that did not match (synthetic teams).
+    verbose: bool = True
+
+    def compare(self, team: Team, number: int, kwargs: dict[str, Any]) -> int:
+        """Compare one argument set `runs` times; returns how many runs did not match."""
+        unmatched = 0
+        if self.verbose:
+            self.command.stdout.write(f"[{number}] {self.redaction.arguments(kwargs)}")
+        for run in range(1, self.runs + 1):
+            comparison = compare_isolated(self.pair, {**kwargs, "team": team}, served=NONE)
+            if self.store:
+                report_comparison(self.pair, comparison)
+            self.tally.add(comparison)
+            line = (
+                f"  run {run}: {comparison.outcome:<8}  "
+                f"{describe_side(comparison.legacy)} | {describe_side(comparison.optimized)}"
+            )
+            if comparison.matched:
+                if self.verbose:
+                    self.command.stdout.write(line)
+                continue
+            unmatched += 1
+            if not self.verbose and unmatched == 1:
+                self.command.stdout.write(f"[{number}] {self.redaction.arguments(kwargs)}")
+            style = self.command.style.ERROR if comparison.outcome == "mismatch" else self.command.style.WARNING
+            self.command.stdout.write(style(line))
+            for detail in self.redaction.differences(comparison) or [self.redaction.failure(comparison)]:
+                self.command.stdout.write(f"      {detail}")
+        return unmatched
+
+
+def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
+    pair = get_pair(options["pair"])
+    runs = verify_runs(options)
+    budget = verify_budget(pair, options["budget"])
     # The pair with the on-demand budget, never registered: sampled calls keep the pair's own.
     # The evidence is stored under its name, which the copy shares (report_comparison reads the name and rules only).
     on_demand = dataclasses.replace(pair, time_budget_ms=budget)
     redaction = Redaction(
         show=options["show_personal"], personal_fields=pair.rules.personal_fields | DEFAULT_PERSONAL_FIELDS
     )
-    if options["noise"]:
-        report_noise(command, on_demand, team, argument_sets, runs, redaction)
+    verification = Verification(command, on_demand, runs, redaction, Tally(budget_ms=budget))
+    if options["generated"] is not None:
+        closing = verify_generated(verification, options)
+    else:
+        closing = verify_team(verification, get_team(options["team"]), options)
 
-    command.stdout.write(
-        f"{pair.name} for {team.slug}: {plural(len(argument_sets), what)} × {plural(runs, 'run')} "
-        f"at a {budget} ms budget, stored as evidence"
-    )
-    tally = Tally(budget_ms=budget)
-    for number, kwargs in enumerate(argument_sets, start=1):
-        command.stdout.write(f"[{number}] {redaction.arguments(kwargs)}")
-        for run in range(1, runs + 1):
-            comparison = compare_isolated(on_demand, {**kwargs, "team": team}, served=NONE)
-            report_comparison(on_demand, comparison)
-            tally.add(comparison)
-            line = (
-                f"  run {run}: {comparison.outcome:<8}  "
-                f"{describe_side(comparison.legacy)} | {describe_side(comparison.optimized)}"
-            )
-            if comparison.matched:
-                command.stdout.write(line)
-                continue
-            style = command.style.ERROR if comparison.outcome == "mismatch" else command.style.WARNING
-            command.stdout.write(style(line))
-            for detail in redaction.differences(comparison) or [redaction.failure(comparison)]:
-                command.stdout.write(f"      {detail}")
-
+    tally = verification.tally
     command.stdout.write(tally.summary())
-    item = evidence_for(pair.name, [team.pk])[team.pk]
-    command.stdout.write(describe_evidence(team.slug, item))
+    for line in closing:
+        command.stdout.write(line)
     if redaction.hid:
         command.stdout.write(
             "Personal values and error messages are redacted as in Sentry; --show-personal prints them"
@@ -415,6 +486,72 @@ def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
     if status != MATCHED:
         # The last line: why the exit status is not 0.
         raise CommandError(reason, returncode=status)
+
+
+def verify_team(verification: Verification, team: Team, options: dict[str, Any]) -> list[str]:
+    """Compare on one real team's examples (or past periods), stored as evidence; returns the closing lines
+    (the team's evidence now, what the run covered)."""
+    pair, command = verification.pair, verification.command
+    argument_sets, what = verify_argument_sets(
+        pair, team, backfill=options["backfill"], explore=not options["examples_only"]
+    )
+    if options["noise"]:
+        report_noise(command, pair, team, argument_sets, verification.runs, verification.redaction)
+    command.stdout.write(
+        f"{pair.name} for {team.slug}: {plural(len(argument_sets), what)} × {plural(verification.runs, 'run')} "
+        f"at a {verification.tally.budget_ms} ms budget, stored as evidence"
+    )
+    for number, kwargs in enumerate(argument_sets, start=1):
+        verification.compare(team, number, kwargs)
+    item = evidence_for(pair.name, [team.pk])[team.pk]
+    coverage = Coverage()
+    coverage.add(len(argument_sets), shapes_of(team))
+    return [describe_evidence(team.slug, item), coverage.line(team.slug)]
+
+
+def verify_generated(verification: Verification, options: dict[str, Any]) -> list[str]:
+    """Compare on `--generated N` synthetic teams, each rolled back, nothing stored; returns the closing lines."""
+    count = options["generated"]
+    if not 1 <= count <= MAX_GENERATED:
+        raise CommandError(f"--generated must be from 1 to {MAX_GENERATED}, got {count}", returncode=USAGE_ERROR)
+    if options["noise"] or options["backfill"]:
+        raise CommandError("--noise and --backfill need a real team (--team)", returncode=USAGE_ERROR)
+    data = pairs.team_data()
+    if data is None:
+        raise CommandError("No synthetic teams can be built: the application registered no TeamData",
+                           returncode=USAGE_ERROR)
+    pair, command = verification.pair, verification.command
+    verification.store, verification.verbose = False, False
+    command.stdout.write(
+        f"{pair.name} on {plural(count, 'synthetic team')}: their argument sets × {plural(verification.runs, 'run')} "
+        f"at a {verification.tally.budget_ms} ms budget, rolled back, nothing stored"
+    )
+    coverage = Coverage()
+    built = compared = 0
+
+    def visit(team: Team) -> None:
+        nonlocal built, compared
+        built += 1
+        try:
+            argument_sets, _what = verify_argument_sets(pair, team, backfill=False, explore=not options["examples_only"])
+        except CommandError:
+            # This team's data gives the pair nothing to compare (no Copilot days, say): counted, not fatal.
+            return
+        compared += 1
+        unmatched = sum(verification.compare(team, index, kwargs) for index, kwargs in enumerate(argument_sets, 1))
+        coverage.add(len(argument_sets), data.shapes(team))
+        verdict = "all matched" if not unmatched else command.style.ERROR(f"{unmatched} did not match")
+        command.stdout.write(
+            f"synthetic team {built} ({team.timezone}): {plural(len(argument_sets), 'argument set')}, {verdict}"
+        )
+
+    with transaction.atomic():
+        data.generate(count, visit)
+        transaction.set_rollback(True)
+    closing = [coverage.line(plural(compared, "synthetic team"))]
+    if compared < built:
+        closing.insert(0, f"{built - compared} of {built} synthetic teams gave {pair.name} nothing to compare")
+    return closing
 
 
 def legacy_twin(pair: Pair[Any, Any]) -> Pair[Any, Any]:

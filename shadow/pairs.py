@@ -324,3 +324,32 @@ def get(name: str) -> Pair[Any, Any]:
 
 def names() -> list[str]:
     return sorted(_pairs)
+
+
+# --- the data pairs run over, for `rollout verify` ----------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamData:
+    """What the application tells verify about its teams' data; registered once (register_team_data).
+
+    shapes(team): the edge-case shapes the team's rows hold, by name -> present; verify prints which it
+    covered. generate(count, visit): build up to `count` synthetic edge-case teams one at a time, call
+    visit(team) on each inside a savepoint rolled back afterwards, and return how many were built.
+    """
+
+    shapes: Callable[[Any], dict[str, bool]]
+    generate: Callable[[int, Callable[[Any], None]], int]
+
+
+_team_data: TeamData | None = None
+
+
+def register_team_data(data: TeamData) -> None:
+    global _team_data
+    _team_data = data
+
+
+def team_data() -> TeamData | None:
+    """The registered TeamData, or None when the application declared none."""
+    return _team_data

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.metrics.synthetic import SHAPES
 from flags.models import FlagAudit
 from shadow import pairs as registry
 from shadow import sampling
@@ -165,6 +166,7 @@ def test_verify_runs_each_example_n_times_prints_each_run_and_stores_the_evidenc
         "4 of 4 comparisons matched (0 mismatched, 0 errors, 0 timeouts)",
         "Evidence for acme over the last 7 days: 4 comparisons, 0 mismatches, 0 errors, 0 timeouts; "
         "not ready: 4 of 5 comparisons in the last 7 days",
+        "Covered 2 distinct argument sets on acme and 0 of 13 data shapes; not covered: " + ", ".join(SHAPES),
     ]
     assert DailyEvidence.objects.values_list("runs", "matches", "mismatches").get(pair_name=PAIR, team=team) == (
         4, 4, 0,
@@ -239,7 +241,7 @@ def test_verify_with_enough_clean_runs_says_ready(make_pair, gate, team):
 
     output = rollout("verify", PAIR, "--team", "acme", "--runs", "5")
 
-    assert output.splitlines()[-1] == (
+    assert output.splitlines()[-2] == (
         "Evidence for acme over the last 7 days: 5 comparisons, 0 mismatches, 0 errors, 0 timeouts; ready"
     )
 
