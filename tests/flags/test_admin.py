@@ -116,13 +116,15 @@ def test_the_list_summarises_everyone_on_killed_percentage_and_unregistered_flag
             "metrics.copilot_by_member",
             "metrics.key_metrics",
             "metrics.pr_export",
+            "metrics.recent_prs",
+            "metrics.reviewer_workload",
             "metrics.team_breakdown",
             "metrics.weekly_aggregation",
         ],
     ],
-    ids=["2 flags", "6 flags"],
+    ids=["2 flags", "8 flags"],
 )
-def test_the_list_makes_the_same_number_of_queries_for_2_and_6_flags(
+def test_the_list_makes_the_same_number_of_queries_for_2_and_8_flags(
     admin_client, django_assert_num_queries, team, other_team, names
 ):
     """Session, user, two counts, the flags, and one prefetch per team list: 7, however many flags."""
@@ -353,7 +355,7 @@ def test_the_change_form_refuses_a_percentage_outside_0_to_99_9(admin_client, fl
 
 
 def test_the_add_form_offers_only_registered_flags_without_a_row(admin_client, flag):
-    """metrics.team_breakdown has a row already, so it is not offered; the other five are."""
+    """metrics.team_breakdown has a row already, so it is not offered; the other seven are."""
     response = admin_client.get(reverse("admin:flags_flag_add"))
 
     offered = [value for value, _ in response.context["adminform"].form.fields["name"].choices]
@@ -362,6 +364,8 @@ def test_the_add_form_offers_only_registered_flags_without_a_row(admin_client, f
         "metrics.copilot_by_member",
         "metrics.key_metrics",
         "metrics.pr_export",
+        "metrics.recent_prs",
+        "metrics.reviewer_workload",
         "metrics.weekly_aggregation",
     ]
 

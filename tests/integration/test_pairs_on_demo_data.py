@@ -16,6 +16,8 @@ EXPECTED_PAIRS = [
     "metrics.copilot_by_member",
     "metrics.key_metrics",
     "metrics.pr_export",
+    "metrics.recent_prs",
+    "metrics.reviewer_workload",
     "metrics.team_breakdown",
     "metrics.weekly_aggregation",
 ]
@@ -31,7 +33,7 @@ def demo_teams(db):
 
 
 def test_every_pair_of_the_performance_plan_is_registered():
-    """The six pairs of the plan are registered under their flag names, each with examples for `rollout verify`."""
+    """The eight pairs of the plan are registered under their flag names, each with examples for `rollout verify`."""
     assert registry.names() == EXPECTED_PAIRS
     assert all(pair.examples is not None for pair in registry.all())
 

@@ -29,6 +29,9 @@ def demo_team(db):
     ("metrics.key_metrics", 10),
     ("metrics.copilot_by_member", 13),
     ("metrics.pr_export", 20),
+    ("metrics.reviewer_workload", 10),
+    # Limits 1, 0 and -1 among them: both sides refuse -1 alike, which verify counts as a match.
+    ("metrics.recent_prs", 13),
 ])
 def test_verify_compares_the_examples_and_the_generated_edge_cases_and_all_match(demo_team, pair, at_least):
     output = rollout("verify", pair, "--team", "demo-1", "--runs", "1")

@@ -19,9 +19,7 @@ from apps.metrics.services.dashboard.legacy import (
     get_cycle_time_trend,
     get_key_metrics,
     get_pr_size_distribution,
-    get_recent_prs,
     get_review_time_trend,
-    get_reviewer_workload,
 )
 from shadow import CachedEntry, EvidenceNeeds, PairCache, pair
 
@@ -83,6 +81,30 @@ get_key_metrics_with_previous = pair(
     examples=_recent_ranges,
     evidence=DASHBOARD_EVIDENCE,
     cache=PairCache(compute=optimized.key_metrics_both_periods, peek=_cached_key_metrics),
+)
+
+# Doubts kept identical on both sides: reviews count whatever the PR's state (open and closed PRs too); a
+# reviewer row of another team raises TeamMember.DoesNotExist on both sides; a count equal to a threshold
+# is "normal"; names tie-break in codepoint order.
+get_reviewer_workload = pair(
+    "metrics.reviewer_workload",
+    legacy=legacy.get_reviewer_workload,
+    optimized=optimized.get_reviewer_workload,
+    explore=exploration.date_ranges,
+    description="Reviews per member with workload: one grouped query instead of 1 + 2 per reviewer.",
+    examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
+)
+# Doubts kept identical on both sides: a negative limit raises Django's "Negative indexing is not supported."
+# (legacy slices a queryset); limit 0 gives no rows; an author of another team still lends their name.
+get_recent_prs = pair(
+    "metrics.recent_prs",
+    legacy=legacy.get_recent_prs,
+    optimized=optimized.get_recent_prs,
+    explore=exploration.ranges_and_limits,
+    description="Latest merged PRs: one query with the author joined instead of one more per row with an author.",
+    examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
 )
 
 __all__ = [

@@ -19,7 +19,7 @@ from django.db.models import Avg, Count, DecimalField, Q, Sum
 from django.db.models.functions import Collate
 
 from apps.metrics.cache import cached_for_team, peek_for_team
-from apps.metrics.models import AIUsageDaily, PRSurveyReview, PullRequest, TeamMember, acceptance_rate
+from apps.metrics.models import AIUsageDaily, PRReview, PRSurveyReview, PullRequest, TeamMember, acceptance_rate
 from apps.metrics.services.common import day_range, percent, previous_period, round2
 from apps.teams.models import Team
 
@@ -240,3 +240,100 @@ def key_metrics_both_periods(*, team: Team, start_date: dt.date, end_date: dt.da
         }
         for period in bounds
     }
+
+
+# --- metrics.reviewer_workload ----------------------------------------------------
+
+
+def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    """Reviews given per member, submitted from start_date to end_date (both inclusive, team-local days).
+
+    Same rows, keys, types and order as legacy.get_reviewer_workload: every
+    PR review of the team whose reviewer is known, whatever the PR's state;
+    workload "high" above 1.5 × the mean reviews per listed reviewer, "low"
+    below 0.5 × it, "normal" otherwise (a count equal to a threshold is
+    "normal"); sorted by reviews desc, then member_name in Python string
+    order, then member_id.
+
+    Query shape: one grouped query (reviewer, name, count), whatever the team
+    size. The mean needs every row, so the workload and the sort are done in
+    Python over those rows, with legacy's exact integer comparison.
+
+    A reviewer of another team (inconsistent data) raises
+    TeamMember.DoesNotExist with the message legacy's lookup gives, so both
+    sides refuse such data alike.
+    """
+    start, end = day_range(team, start_date, end_date)
+    grouped = (
+        PRReview.objects.filter(team=team, reviewer__isnull=False, submitted_at__gte=start, submitted_at__lt=end)
+        .values("reviewer_id", "reviewer__display_name", "reviewer__team_id")
+        .annotate(reviews=Count("id"))
+        .order_by()
+    )
+    rows = []
+    for group in grouped:
+        if group["reviewer__team_id"] != team.pk:
+            raise TeamMember.DoesNotExist(f"{TeamMember._meta.object_name} matching query does not exist.")
+        rows.append(
+            {"member_id": group["reviewer_id"], "member_name": group["reviewer__display_name"], "reviews": group["reviews"]}
+        )
+    reviewers = len(rows)
+    total = sum(row["reviews"] for row in rows)
+    for row in rows:
+        # reviews vs k × (total / reviewers), cross-multiplied so no rounding can flip a boundary case.
+        if 2 * row["reviews"] * reviewers > 3 * total:
+            row["workload"] = "high"
+        elif 2 * row["reviews"] * reviewers < total:
+            row["workload"] = "low"
+        else:
+            row["workload"] = "normal"
+    rows.sort(key=lambda row: (-row["reviews"], row["member_name"], row["member_id"]))
+    return rows
+
+
+# --- metrics.recent_prs -----------------------------------------------------------
+
+
+def get_recent_prs(*, team: Team, start_date: dt.date, end_date: dt.date, limit: int = 10) -> list[dict]:
+    """The latest `limit` PRs merged from start_date to end_date (both inclusive, team-local days).
+
+    Same rows, keys, types and order as legacy.get_recent_prs: newest merge
+    first, ties by higher id first; author_name is the author's display name
+    ("" without an author), url the GitHub PR URL as the model builds it.
+    `limit` slices the queryset as legacy does: 0 gives no rows without a
+    query, a negative limit raises Django's ValueError ("Negative indexing is
+    not supported.").
+
+    Query shape: one query with the author joined and LIMIT, instead of one
+    more per row with an author.
+    """
+    start, end = day_range(team, start_date, end_date)
+    prs = (
+        PullRequest.objects.filter(team=team, state=PullRequest.State.MERGED, merged_at__gte=start, merged_at__lt=end)
+        .order_by("-merged_at", "-id")
+        .values(
+            "id",
+            "title",
+            "github_repo",
+            "github_pr_id",
+            "author__display_name",
+            "merged_at",
+            "cycle_time_hours",
+            "is_ai_assisted",
+        )[:limit]
+    )
+    return [
+        {
+            "id": pr["id"],
+            "title": pr["title"],
+            "github_repo": pr["github_repo"],
+            "github_pr_id": pr["github_pr_id"],
+            # An unsaved instance builds the URL by the model's own rule, without a query.
+            "url": PullRequest(github_repo=pr["github_repo"], github_pr_id=pr["github_pr_id"]).github_url,
+            "author_name": pr["author__display_name"] if pr["author__display_name"] is not None else "",
+            "merged_at": pr["merged_at"],
+            "cycle_time_hours": pr["cycle_time_hours"],
+            "is_ai_assisted": pr["is_ai_assisted"],
+        }
+        for pr in prs
+    ]
