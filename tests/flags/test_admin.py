@@ -113,18 +113,21 @@ def test_the_list_summarises_everyone_on_killed_percentage_and_unregistered_flag
         ["metrics.key_metrics", "metrics.team_breakdown"],
         [
             "integrations.copilot_sync",
+            "metrics.ai_adoption_trend",
             "metrics.copilot_by_member",
+            "metrics.cycle_time_trend",
             "metrics.key_metrics",
             "metrics.pr_export",
             "metrics.recent_prs",
+            "metrics.review_time_trend",
             "metrics.reviewer_workload",
             "metrics.team_breakdown",
             "metrics.weekly_aggregation",
         ],
     ],
-    ids=["2 flags", "8 flags"],
+    ids=["2 flags", "11 flags"],
 )
-def test_the_list_makes_the_same_number_of_queries_for_2_and_8_flags(
+def test_the_list_makes_the_same_number_of_queries_for_2_and_11_flags(
     admin_client, django_assert_num_queries, team, other_team, names
 ):
     """Session, user, two counts, the flags, and one prefetch per team list: 7, however many flags."""
@@ -355,16 +358,19 @@ def test_the_change_form_refuses_a_percentage_outside_0_to_99_9(admin_client, fl
 
 
 def test_the_add_form_offers_only_registered_flags_without_a_row(admin_client, flag):
-    """metrics.team_breakdown has a row already, so it is not offered; the other seven are."""
+    """metrics.team_breakdown has a row already, so it is not offered; the other ten are."""
     response = admin_client.get(reverse("admin:flags_flag_add"))
 
     offered = [value for value, _ in response.context["adminform"].form.fields["name"].choices]
     assert offered == [
         "integrations.copilot_sync",
+        "metrics.ai_adoption_trend",
         "metrics.copilot_by_member",
+        "metrics.cycle_time_trend",
         "metrics.key_metrics",
         "metrics.pr_export",
         "metrics.recent_prs",
+        "metrics.review_time_trend",
         "metrics.reviewer_workload",
         "metrics.weekly_aggregation",
     ]

@@ -13,10 +13,13 @@ from shadow import pairs as registry
 
 EXPECTED_PAIRS = [
     "integrations.copilot_sync",
+    "metrics.ai_adoption_trend",
     "metrics.copilot_by_member",
+    "metrics.cycle_time_trend",
     "metrics.key_metrics",
     "metrics.pr_export",
     "metrics.recent_prs",
+    "metrics.review_time_trend",
     "metrics.reviewer_workload",
     "metrics.team_breakdown",
     "metrics.weekly_aggregation",
@@ -33,7 +36,7 @@ def demo_teams(db):
 
 
 def test_every_pair_of_the_performance_plan_is_registered():
-    """The eight pairs of the plan are registered under their flag names, each with examples for `rollout verify`."""
+    """The eleven pairs of the plan are registered under their flag names, each with examples for `rollout verify`."""
     assert registry.names() == EXPECTED_PAIRS
     assert all(pair.examples is not None for pair in registry.all())
 

@@ -30,6 +30,9 @@ def demo_team(db):
     ("metrics.copilot_by_member", 13),
     ("metrics.pr_export", 20),
     ("metrics.reviewer_workload", 10),
+    ("metrics.cycle_time_trend", 10),
+    ("metrics.review_time_trend", 10),
+    ("metrics.ai_adoption_trend", 10),
     # Limits 1, 0 and -1 among them: both sides refuse -1 alike, which verify counts as a match.
     ("metrics.recent_prs", 13),
 ])

@@ -14,12 +14,9 @@ from django.utils import timezone
 from apps.metrics.services import exploration
 from apps.metrics.services.dashboard import legacy, optimized
 from apps.metrics.services.dashboard.legacy import (
-    get_ai_adoption_trend,
     get_copilot_metrics,
-    get_cycle_time_trend,
     get_key_metrics,
     get_pr_size_distribution,
-    get_review_time_trend,
 )
 from shadow import CachedEntry, EvidenceNeeds, PairCache, pair
 
@@ -92,6 +89,39 @@ get_reviewer_workload = pair(
     optimized=optimized.get_reviewer_workload,
     explore=exploration.date_ranges,
     description="Reviews per member with workload: one grouped query instead of 1 + 2 per reviewer.",
+    examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
+)
+# Doubts kept identical on both sides: the first and last weeks only count the days inside the range, so
+# their means are over part of a week; weeks are bounded at team-local midnights as zoneinfo resolves them.
+get_cycle_time_trend = pair(
+    "metrics.cycle_time_trend",
+    legacy=legacy.get_cycle_time_trend,
+    optimized=optimized.get_cycle_time_trend,
+    explore=exploration.date_ranges,
+    description="Weekly mean cycle time: one query bucketing the range into weeks instead of one per week.",
+    examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
+)
+# Doubts kept identical on both sides: a merged PR without a review time counts in neither value nor prs;
+# clipped first and last weeks, as in the cycle time trend.
+get_review_time_trend = pair(
+    "metrics.review_time_trend",
+    legacy=legacy.get_review_time_trend,
+    optimized=optimized.get_review_time_trend,
+    explore=exploration.date_ranges,
+    description="Weekly mean review time: one query bucketing the range into weeks instead of one per week.",
+    examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
+)
+# Doubts kept identical on both sides: unanswered surveys count in ai_pct's denominator, as in key metrics;
+# a week's PRs are bucketed by merge time, not by when the survey was answered.
+get_ai_adoption_trend = pair(
+    "metrics.ai_adoption_trend",
+    legacy=legacy.get_ai_adoption_trend,
+    optimized=optimized.get_ai_adoption_trend,
+    explore=exploration.date_ranges,
+    description="Weekly survey AI %: one query bucketing the range into weeks instead of two per week.",
     examples=_recent_ranges,
     evidence=DASHBOARD_EVIDENCE,
 )

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Avg, Count, DecimalField, Q, Sum
+from django.db.models import Avg, Case, Count, DecimalField, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Collate
 
 from apps.metrics.cache import cached_for_team, peek_for_team
-from apps.metrics.models import AIUsageDaily, PRReview, PRSurveyReview, PullRequest, TeamMember, acceptance_rate
-from apps.metrics.services.common import day_range, percent, previous_period, round2
+from apps.metrics.models import AIUsageDaily, PRReview, PRSurvey, PRSurveyReview, PullRequest, TeamMember, acceptance_rate
+from apps.metrics.services.common import day_range, percent, previous_period, round2, week_range, weeks_between
 from apps.teams.models import Team
 
 
@@ -289,6 +289,161 @@ def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date)
             row["workload"] = "normal"
     rows.sort(key=lambda row: (-row["reviews"], row["member_name"], row["member_id"]))
     return rows
+
+
+# --- weekly trends: metrics.cycle_time_trend, review_time_trend, ai_adoption_trend ---
+#
+# Legacy runs one query per team-local Monday week touching the range, each week clipped to the range.
+# The twins compute those same bounds in Python (no query), filter the whole range once, and put each row
+# in its week with a CASE over the weeks' ends: the clipped weeks are contiguous and cover exactly
+# [range start, range end), so the first end a row is before is its week. Weeks without rows get legacy's
+# empty entry.
+
+
+def get_cycle_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    """Weekly mean cycle time of PRs merged from start_date to end_date (both inclusive, team-local days).
+
+    Same entries as legacy.get_cycle_time_trend: one per team-local Monday week
+    touching the range, oldest first, the first and last weeks clipped to the
+    range, weeks without PRs included: {"week_start", "value" (rounded mean of
+    the non-null cycle times, None without one), "prs" (every merged PR)}.
+
+    Query shape: one grouped query over the whole range, whatever the number
+    of weeks (none when the range touches no week).
+    """
+    range_start, range_end = day_range(team, start_date, end_date)
+    mondays = weeks_between(start_date, end_date)
+    if not mondays:
+        return []
+    week = Case(
+        *(
+            When(merged_at__lt=min(week_range(team, monday)[1], range_end), then=Value(index))
+            for index, monday in enumerate(mondays)
+        ),
+        output_field=IntegerField(),
+    )
+    grouped = {
+        group["week"]: group
+        for group in PullRequest.objects.filter(
+            team=team, state=PullRequest.State.MERGED, merged_at__gte=range_start, merged_at__lt=range_end
+        )
+        .annotate(week=week)
+        .values("week")
+        .annotate(avg=Avg("cycle_time_hours"), prs=Count("id"))
+        .order_by()
+    }
+    trend = []
+    for index, monday in enumerate(mondays):
+        group = grouped.get(index)
+        trend.append(
+            {
+                "week_start": monday,
+                "value": round2(group["avg"]) if group else None,
+                "prs": group["prs"] if group else 0,
+            }
+        )
+    return trend
+
+
+def get_review_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    """Weekly mean review time of PRs merged from start_date to end_date (both inclusive, team-local days).
+
+    Same entries as legacy.get_review_time_trend: the weeks of
+    get_cycle_time_trend, over review_time_hours, counting only PRs that have
+    one (in "value" and in "prs"), so a week of unreviewed PRs has value None
+    and prs 0.
+
+    Query shape: one grouped query over the whole range, whatever the number
+    of weeks (none when the range touches no week).
+    """
+    range_start, range_end = day_range(team, start_date, end_date)
+    mondays = weeks_between(start_date, end_date)
+    if not mondays:
+        return []
+    week = Case(
+        *(
+            When(merged_at__lt=min(week_range(team, monday)[1], range_end), then=Value(index))
+            for index, monday in enumerate(mondays)
+        ),
+        output_field=IntegerField(),
+    )
+    grouped = {
+        group["week"]: group
+        for group in PullRequest.objects.filter(
+            team=team,
+            state=PullRequest.State.MERGED,
+            merged_at__gte=range_start,
+            merged_at__lt=range_end,
+            review_time_hours__isnull=False,
+        )
+        .annotate(week=week)
+        .values("week")
+        .annotate(avg=Avg("review_time_hours"), prs=Count("id"))
+        .order_by()
+    }
+    trend = []
+    for index, monday in enumerate(mondays):
+        group = grouped.get(index)
+        trend.append(
+            {
+                "week_start": monday,
+                "value": round2(group["avg"]) if group else None,
+                "prs": group["prs"] if group else 0,
+            }
+        )
+    return trend
+
+
+def get_ai_adoption_trend(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    """Weekly survey-based AI % of PRs merged from start_date to end_date (both inclusive, team-local days).
+
+    Same entries as legacy.get_ai_adoption_trend: the weeks of
+    get_cycle_time_trend, each {"week_start", "ai_pct" (surveys answered
+    "AI-assisted" ÷ all surveys on the week's merged PRs × 100, unanswered
+    ones in the denominator; 0.00 without surveys), "surveys" (all of them)}.
+
+    Query shape: one grouped query over the surveys joined to their PRs,
+    whatever the number of weeks (none when the range touches no week). A PR
+    has at most one survey, so each survey is counted once. Surveys and PRs
+    are both filtered by team, as legacy filters both.
+    """
+    range_start, range_end = day_range(team, start_date, end_date)
+    mondays = weeks_between(start_date, end_date)
+    if not mondays:
+        return []
+    week = Case(
+        *(
+            When(pull_request__merged_at__lt=min(week_range(team, monday)[1], range_end), then=Value(index))
+            for index, monday in enumerate(mondays)
+        ),
+        output_field=IntegerField(),
+    )
+    grouped = {
+        group["week"]: group
+        for group in PRSurvey.objects.filter(
+            team=team,
+            pull_request__team=team,
+            pull_request__state=PullRequest.State.MERGED,
+            pull_request__merged_at__gte=range_start,
+            pull_request__merged_at__lt=range_end,
+        )
+        .annotate(week=week)
+        .values("week")
+        .annotate(surveys=Count("id"), surveys_ai=Count("id", filter=Q(author_ai_assisted=True)))
+        .order_by()
+    }
+    trend = []
+    for index, monday in enumerate(mondays):
+        group = grouped.get(index)
+        surveys = group["surveys"] if group else 0
+        trend.append(
+            {
+                "week_start": monday,
+                "ai_pct": percent(group["surveys_ai"] if group else 0, surveys),
+                "surveys": surveys,
+            }
+        )
+    return trend
 
 
 # --- metrics.recent_prs -----------------------------------------------------------

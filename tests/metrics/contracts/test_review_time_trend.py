@@ -1,0 +1,224 @@
+"""Contract of the metrics.review_time_trend pair, run against both sides.
+
+Every behaviour test runs once with the legacy function and once with the
+optimized twin; both must give exactly the entries written here. The range
+used most is Wednesday 2026-11-04 to Sunday 2026-11-22, both inclusive: it
+touches the weeks of Monday 2 November (from Wednesday on only), 9 November
+and 16 November. Registration, examples, demo-data agreement and query counts
+come from the shared contract base (tests/support/contracts.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from apps.metrics.models import PullRequest
+from apps.metrics.services import dashboard
+from apps.metrics.services.dashboard import legacy, optimized
+from shadow import pairs as registry
+from tests.factories import PullRequestFactory, TeamFactory, TeamMemberFactory
+from tests.support.contracts import PairContract
+
+PAIR = "metrics.review_time_trend"
+UTC = dt.UTC
+START = dt.date(2026, 11, 4)
+END = dt.date(2026, 11, 22)
+WEEK_1 = dt.date(2026, 11, 2)
+WEEK_2 = dt.date(2026, 11, 9)
+WEEK_3 = dt.date(2026, 11, 16)
+TICK = dt.timedelta(microseconds=1)
+
+
+def at(day: int, hour: int = 12, minute: int = 0, second: int = 0, month: int = 11) -> dt.datetime:
+    """A UTC instant in 2026 (November unless told)."""
+    return dt.datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def merged_pr(team, *, merged_at, review: str | None = "4.00", author="member", **kwargs) -> PullRequest:
+    if author == "member":
+        author = TeamMemberFactory(team=team)
+    return PullRequestFactory(
+        team=team, author=author, merged_at=merged_at, review_time_hours=None if review is None else Decimal(review), **kwargs
+    )
+
+
+def empty_week(monday: dt.date) -> dict:
+    return {"week_start": monday, "value": None, "prs": 0}
+
+
+def one_pr_per_week(team, weeks: int) -> dict:
+    """A range of `weeks` whole weeks ending on Sunday 22 November, one reviewed merged PR on each Wednesday."""
+    start = END - dt.timedelta(days=7 * weeks - 1)
+    member = TeamMemberFactory(team=team)
+    for week in range(weeks):
+        wednesday = start + dt.timedelta(days=7 * week + 2)
+        merged_pr(team, author=member, merged_at=dt.datetime.combine(wednesday, dt.time(12), tzinfo=UTC))
+    return {"start_date": start, "end_date": END}
+
+
+class TestReviewTimeTrendContract(PairContract):
+    pair_name = PAIR
+    entry_point = dashboard.get_review_time_trend
+    sides = (legacy.get_review_time_trend, optimized.get_review_time_trend)
+    signature = "(*, team: 'Team', start_date: 'dt.date', end_date: 'dt.date') -> 'list[dict]'"
+
+    # On seeded demo data (a UTC and a Berlin team, unreviewed PRs, midnight merges) both sides agree.
+    demo_cases = {
+        "whole-history": {"start_date": dt.date(2026, 10, 22), "end_date": dt.date(2026, 11, 20)},
+        "last-week": {"start_date": dt.date(2026, 11, 14), "end_date": dt.date(2026, 11, 20)},
+        "last-day": {"start_date": dt.date(2026, 11, 20), "end_date": dt.date(2026, 11, 20)},
+        "wider-than-the-data": {"start_date": dt.date(2026, 9, 1), "end_date": dt.date(2026, 12, 31)},
+        "across-the-dst-change": {"start_date": dt.date(2026, 10, 22), "end_date": dt.date(2026, 10, 27)},
+    }
+
+    # Optimized: one query bucketing the whole range into weeks. Legacy (the "before"): one query per week.
+    queries = {"legacy": {2: 2, 13: 13}, "optimized": {2: 1, 13: 1}}
+
+    def build(self, team, size):
+        return one_pr_per_week(team, size)
+
+    def check_measured_results(self, team, size, results):
+        """One entry per week, each with its one reviewed PR."""
+        assert [[entry["prs"] for entry in trend] for trend in results] == [[1] * size]
+
+    def check_demo_comparisons(self, comparisons):
+        """The optimized side uses one query where legacy uses one per week."""
+        assert [comparison.optimized.measurement.queries for comparison in comparisons] == [1, 1]
+        assert [
+            comparison.legacy.measurement.queries == len(comparison.legacy.value) for comparison in comparisons
+        ] == [True, True]
+
+    # --- examples ----------------------------------------------------------------------
+
+    @pytest.mark.django_db
+    def test_examples_are_the_last_7_30_and_90_days_ending_on_one_day(self):
+        """`rollout verify` compares the last 7, 30 and 90 days, all ending on the same (team-local) today."""
+        examples = registry.get(PAIR).examples(TeamFactory(timezone="America/New_York"))
+
+        assert [(example["end_date"] - example["start_date"]).days + 1 for example in examples] == [7, 30, 90]
+        assert len({example["end_date"] for example in examples}) == 1
+
+    # --- behaviour, both sides ---------------------------------------------------------
+
+    @pytest.mark.django_db
+    def test_entries_on_hand_built_data(self, team, other_team, side):
+        """Weekly mean review time; PRs without a review time count neither in value nor in prs."""
+        merged_pr(team, merged_at=at(3), review="100.00")
+        merged_pr(team, merged_at=at(5), review="1.50")
+        merged_pr(team, merged_at=at(6), review="2.00")
+        # A week whose only PR was never reviewed: value None and prs 0.
+        merged_pr(team, merged_at=at(10), review=None)
+        merged_pr(team, merged_at=at(17), review="10.00")
+        # No author: counted.
+        merged_pr(team, merged_at=at(18), review="20.00", author=None)
+        merged_pr(team, merged_at=at(19), review=None)
+        # None of these count: after the range, not merged, another team.
+        merged_pr(team, merged_at=at(23, 0, 0), review="300.00")
+        PullRequestFactory(team=team, state=PullRequest.State.OPEN, merged_at=None, review_time_hours=Decimal("1.00"))
+        merged_pr(other_team, merged_at=at(12), review="90.00")
+
+        trend = side(team=team, start_date=START, end_date=END)
+
+        assert trend == [
+            {"week_start": WEEK_1, "value": Decimal("1.75"), "prs": 2},
+            empty_week(WEEK_2),
+            {"week_start": WEEK_3, "value": Decimal("15.00"), "prs": 2},
+        ]
+
+    @pytest.mark.django_db
+    def test_value_types_and_two_decimal_places(self, team, side):
+        """week_start is a date, value a Decimal with two places, prs an int."""
+        merged_pr(team, merged_at=at(17), review="3")
+
+        trend = side(team=team, start_date=WEEK_3, end_date=END)
+
+        assert [(type(entry["week_start"]), str(entry["value"]), type(entry["prs"])) for entry in trend] == [
+            (dt.date, "3.00", int)
+        ]
+
+    @pytest.mark.django_db
+    def test_empty_team(self, team, side):
+        """Every week of the range is listed even without any PR."""
+        assert side(team=team, start_date=START, end_date=END) == [empty_week(WEEK_1), empty_week(WEEK_2), empty_week(WEEK_3)]
+
+    @pytest.mark.django_db
+    def test_rounds_half_up(self, team, side):
+        """10.00 and 10.01 average to 10.005, shown as 10.01; 2.00, 2.01 and two 2.00 to 2.0025, shown as 2.00."""
+        merged_pr(team, merged_at=at(10), review="10.00")
+        merged_pr(team, merged_at=at(11), review="10.01")
+        for review in ("2.00", "2.01", "2.00", "2.00"):
+            merged_pr(team, merged_at=at(17), review=review)
+
+        trend = side(team=team, start_date=WEEK_2, end_date=END)
+
+        assert [entry["value"] for entry in trend] == [Decimal("10.01"), Decimal("2.00")]
+
+    @pytest.mark.django_db
+    def test_single_day_range(self, team, side):
+        """A one-day range is one week entry counting only that day."""
+        merged_pr(team, merged_at=at(17, 23, 59, 59), review="1.00")
+        merged_pr(team, merged_at=at(18), review="2.25")
+        merged_pr(team, merged_at=at(19, 0, 0), review="9.00")
+
+        trend = side(team=team, start_date=dt.date(2026, 11, 18), end_date=dt.date(2026, 11, 18))
+
+        assert trend == [{"week_start": WEEK_3, "value": Decimal("2.25"), "prs": 1}]
+
+    @pytest.mark.django_db
+    def test_weeks_and_bounds_at_berlin_midnight(self, side):
+        """Europe/Berlin (UTC+1 in November): weeks and the range start and end at local midnight, not UTC's."""
+        team = TeamFactory(timezone="Europe/Berlin")
+        merged_pr(team, merged_at=at(3, 23) - TICK, review="100.00")
+        merged_pr(team, merged_at=at(3, 23), review="2.00")
+        merged_pr(team, merged_at=at(15, 23) - TICK, review="4.00")
+        merged_pr(team, merged_at=at(15, 23), review="6.00")
+        merged_pr(team, merged_at=at(22, 23) - TICK, review="8.00")
+        merged_pr(team, merged_at=at(22, 23), review="300.00")
+
+        trend = side(team=team, start_date=START, end_date=END)
+
+        assert trend == [
+            {"week_start": WEEK_1, "value": Decimal("2.00"), "prs": 1},
+            {"week_start": WEEK_2, "value": Decimal("4.00"), "prs": 1},
+            {"week_start": WEEK_3, "value": Decimal("7.00"), "prs": 2},
+        ]
+
+    @pytest.mark.django_db
+    def test_range_across_the_dst_change(self, side):
+        """Berlin leaves summer time on Sunday 25 October: the week of 19 October starts at 22:00 UTC, the next at 23:00."""
+        team = TeamFactory(timezone="Europe/Berlin")
+        merged_pr(team, merged_at=at(21, 22, month=10) - TICK, review="100.00")
+        merged_pr(team, merged_at=at(21, 22, month=10), review="1.00")
+        merged_pr(team, merged_at=at(25, 23, month=10) - TICK, review="3.00")
+        merged_pr(team, merged_at=at(25, 23, month=10), review="5.00")
+        merged_pr(team, merged_at=at(27, 23, month=10) - TICK, review="7.00")
+        merged_pr(team, merged_at=at(27, 23, month=10), review="300.00")
+
+        trend = side(team=team, start_date=dt.date(2026, 10, 22), end_date=dt.date(2026, 10, 27))
+
+        assert trend == [
+            {"week_start": dt.date(2026, 10, 19), "value": Decimal("2.00"), "prs": 2},
+            {"week_start": dt.date(2026, 10, 26), "value": Decimal("6.00"), "prs": 2},
+        ]
+
+    @pytest.mark.django_db
+    def test_a_reversed_range_gives_what_legacy_gives(self, team, side):
+        """Thursday to the Tuesday before: one empty week, as legacy lists it."""
+        merged_pr(team, merged_at=at(18), review="1.00")
+
+        assert side(team=team, start_date=dt.date(2026, 11, 19), end_date=dt.date(2026, 11, 17)) == [empty_week(WEEK_3)]
+
+    # --- demo data --------------------------------------------------------------------
+
+    @pytest.mark.django_db
+    def test_demo_data_gives_weeks_to_compare(self, demo_teams):
+        """Guard for the demo comparisons: over the whole history every week of every demo team has reviewed PRs."""
+        trends = [
+            optimized.get_review_time_trend(team=team, start_date=dt.date(2026, 10, 22), end_date=dt.date(2026, 11, 20))
+            for team in demo_teams
+        ]
+
+        assert [[entry["prs"] > 0 for entry in trend] for trend in trends] == [[True] * 5, [True] * 5]
