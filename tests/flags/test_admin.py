@@ -115,9 +115,11 @@ def test_the_list_summarises_everyone_on_killed_percentage_and_unregistered_flag
             "integrations.copilot_sync",
             "metrics.ai_adoption_trend",
             "metrics.copilot_by_member",
+            "metrics.copilot_metrics",
             "metrics.cycle_time_trend",
             "metrics.key_metrics",
             "metrics.pr_export",
+            "metrics.pr_size_distribution",
             "metrics.recent_prs",
             "metrics.review_time_trend",
             "metrics.reviewer_workload",
@@ -125,9 +127,9 @@ def test_the_list_summarises_everyone_on_killed_percentage_and_unregistered_flag
             "metrics.weekly_aggregation",
         ],
     ],
-    ids=["2 flags", "11 flags"],
+    ids=["2 flags", "13 flags"],
 )
-def test_the_list_makes_the_same_number_of_queries_for_2_and_11_flags(
+def test_the_list_makes_the_same_number_of_queries_for_2_and_13_flags(
     admin_client, django_assert_num_queries, team, other_team, names
 ):
     """Session, user, two counts, the flags, and one prefetch per team list: 7, however many flags."""
@@ -358,7 +360,7 @@ def test_the_change_form_refuses_a_percentage_outside_0_to_99_9(admin_client, fl
 
 
 def test_the_add_form_offers_only_registered_flags_without_a_row(admin_client, flag):
-    """metrics.team_breakdown has a row already, so it is not offered; the other ten are."""
+    """metrics.team_breakdown has a row already, so it is not offered; the other twelve are."""
     response = admin_client.get(reverse("admin:flags_flag_add"))
 
     offered = [value for value, _ in response.context["adminform"].form.fields["name"].choices]
@@ -366,9 +368,11 @@ def test_the_add_form_offers_only_registered_flags_without_a_row(admin_client, f
         "integrations.copilot_sync",
         "metrics.ai_adoption_trend",
         "metrics.copilot_by_member",
+        "metrics.copilot_metrics",
         "metrics.cycle_time_trend",
         "metrics.key_metrics",
         "metrics.pr_export",
+        "metrics.pr_size_distribution",
         "metrics.recent_prs",
         "metrics.review_time_trend",
         "metrics.reviewer_workload",

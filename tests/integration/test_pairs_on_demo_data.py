@@ -15,9 +15,11 @@ EXPECTED_PAIRS = [
     "integrations.copilot_sync",
     "metrics.ai_adoption_trend",
     "metrics.copilot_by_member",
+    "metrics.copilot_metrics",
     "metrics.cycle_time_trend",
     "metrics.key_metrics",
     "metrics.pr_export",
+    "metrics.pr_size_distribution",
     "metrics.recent_prs",
     "metrics.review_time_trend",
     "metrics.reviewer_workload",
@@ -36,7 +38,8 @@ def demo_teams(db):
 
 
 def test_every_pair_of_the_performance_plan_is_registered():
-    """The eleven pairs of the plan are registered under their flag names, each with examples for `rollout verify`."""
+    """The thirteen pairs of the plan (every dashboard card among them) are registered under their flag names, each with
+    examples for `rollout verify`."""
     assert registry.names() == EXPECTED_PAIRS
     assert all(pair.examples is not None for pair in registry.all())
 

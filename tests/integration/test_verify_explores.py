@@ -33,6 +33,8 @@ def demo_team(db):
     ("metrics.cycle_time_trend", 10),
     ("metrics.review_time_trend", 10),
     ("metrics.ai_adoption_trend", 10),
+    ("metrics.pr_size_distribution", 10),
+    ("metrics.copilot_metrics", 10),
     # Limits 1, 0 and -1 among them: both sides refuse -1 alike, which verify counts as a match.
     ("metrics.recent_prs", 13),
 ])

@@ -1,10 +1,11 @@
 """Dashboard services: the names views and tasks import.
 
 Import dashboard functions from here, never from legacy.py or optimized.py
-directly. A name with an optimized twin is a legacy/optimized pair registered
-here (shadow.pair), so callers keep the same import and keyword-only
-signature while a per-team flag picks the side; every other name is the legacy
-implementation itself.
+directly. Every card is a legacy/optimized pair registered here (shadow.pair), so
+callers keep the same import and keyword-only signature while a per-team flag
+picks the side. get_key_metrics (one period; the cards use
+get_key_metrics_with_previous) has no twin and is the legacy implementation
+itself.
 """
 
 import datetime as dt
@@ -13,11 +14,7 @@ from django.utils import timezone
 
 from apps.metrics.services import exploration
 from apps.metrics.services.dashboard import legacy, optimized
-from apps.metrics.services.dashboard.legacy import (
-    get_copilot_metrics,
-    get_key_metrics,
-    get_pr_size_distribution,
-)
+from apps.metrics.services.dashboard.legacy import get_key_metrics
 from shadow import CachedEntry, EvidenceNeeds, PairCache, pair
 
 
@@ -122,6 +119,28 @@ get_ai_adoption_trend = pair(
     optimized=optimized.get_ai_adoption_trend,
     explore=exploration.date_ranges,
     description="Weekly survey AI %: one query bucketing the range into weeks instead of two per week.",
+    examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
+)
+# Doubts kept identical on both sides: PRs without an author are sized and counted; a negative size
+# (inconsistent data) is XS.
+get_pr_size_distribution = pair(
+    "metrics.pr_size_distribution",
+    legacy=legacy.get_pr_size_distribution,
+    optimized=optimized.get_pr_size_distribution,
+    explore=exploration.date_ranges,
+    description="PR sizes: one FILTERed count per bucket in SQL instead of loading every merged PR.",
+    examples=_recent_ranges,
+    evidence=DASHBOARD_EVIDENCE,
+)
+# Doubts kept identical on both sides: usage dates are compared as GitHub's calendar days, with no shift for
+# the team's zone; usage rows are not checked against the member's team.
+get_copilot_metrics = pair(
+    "metrics.copilot_metrics",
+    legacy=legacy.get_copilot_metrics,
+    optimized=optimized.get_copilot_metrics,
+    explore=exploration.date_ranges,
+    description="Team Copilot totals and active members: one aggregate instead of two queries.",
     examples=_recent_ranges,
     evidence=DASHBOARD_EVIDENCE,
 )

@@ -15,11 +15,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Avg, Case, Count, DecimalField, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Collate
+from django.db.models import Avg, BigIntegerField, Case, Count, DecimalField, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Cast, Collate
 
 from apps.metrics.cache import cached_for_team, peek_for_team
-from apps.metrics.models import AIUsageDaily, PRReview, PRSurvey, PRSurveyReview, PullRequest, TeamMember, acceptance_rate
+from apps.metrics.models import (
+    SIZE_BUCKETS,
+    AIUsageDaily,
+    PRReview,
+    PRSurvey,
+    PRSurveyReview,
+    PullRequest,
+    TeamMember,
+    acceptance_rate,
+)
 from apps.metrics.services.common import day_range, percent, previous_period, round2, week_range, weeks_between
 from apps.teams.models import Team
 
@@ -444,6 +453,73 @@ def get_ai_adoption_trend(*, team: Team, start_date: dt.date, end_date: dt.date)
             }
         )
     return trend
+
+
+# --- metrics.pr_size_distribution -------------------------------------------------
+
+
+def get_pr_size_distribution(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    """Count of PRs merged from start_date to end_date (both inclusive, team-local days) per size bucket.
+
+    Same list as legacy.get_pr_size_distribution: the five buckets of
+    SIZE_BUCKETS in order, [{"size": "XS", "count": n}, ...], 0 where empty.
+    Size is additions + deletions; a bucket's upper bound is inclusive and
+    everything at or below XS's bound (negative sizes too) is XS, as
+    size_bucket decides.
+
+    Query shape: one aggregate with a FILTERed count per bucket, instead of
+    loading every PR. The sum is taken as bigint, so two large integer
+    columns cannot overflow where Python's addition would not.
+    """
+    start, end = day_range(team, start_date, end_date)
+    counts = {}
+    lower: int | None = None
+    for label, upper in SIZE_BUCKETS:
+        bounds = Q()
+        if lower is not None:
+            bounds &= Q(lines__gt=lower)
+        if upper is not None:
+            bounds &= Q(lines__lte=upper)
+        counts[label] = Count("id", filter=bounds)
+        lower = upper
+    totals = (
+        PullRequest.objects.filter(team=team, state=PullRequest.State.MERGED, merged_at__gte=start, merged_at__lt=end)
+        .annotate(lines=Cast("additions", BigIntegerField()) + Cast("deletions", BigIntegerField()))
+        .aggregate(**counts)
+    )
+    return [{"size": label, "count": totals[label]} for label, _upper in SIZE_BUCKETS]
+
+
+# --- metrics.copilot_metrics ------------------------------------------------------
+
+
+def get_copilot_metrics(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
+    """Team Copilot totals over usage days start_date to end_date (both inclusive).
+
+    Same result as legacy.get_copilot_metrics: total_shown and total_accepted
+    (ints, 0 without usage), acceptance_rate (Decimal, two places half up;
+    None when nothing was shown), active_members (distinct members with a day
+    showing suggestions). Dates are GitHub's calendar days, compared as they
+    are; members are not filtered by team, as in legacy.
+
+    Query shape: one aggregate (both sums and the FILTERed distinct count)
+    instead of two.
+    """
+    totals = AIUsageDaily.objects.filter(
+        team=team, source=AIUsageDaily.Source.COPILOT, date__gte=start_date, date__lte=end_date
+    ).aggregate(
+        shown=Sum("suggestions_shown"),
+        accepted=Sum("suggestions_accepted"),
+        active=Count("member_id", distinct=True, filter=Q(suggestions_shown__gt=0)),
+    )
+    shown = totals["shown"] or 0
+    accepted = totals["accepted"] or 0
+    return {
+        "total_shown": shown,
+        "total_accepted": accepted,
+        "acceptance_rate": acceptance_rate(shown, accepted),
+        "active_members": totals["active"],
+    }
 
 
 # --- metrics.recent_prs -----------------------------------------------------------
