@@ -19,8 +19,18 @@ from typing import Any
 
 from django.db import connection
 
-from apps.metrics.models import Commit, PRSurvey, PRSurveyReview, PullRequest, TeamMember, WeeklyMetrics
-from apps.metrics.services.common import day_range, previous_period, week_range
+from apps.metrics.models import (
+    SIZE_BUCKETS,
+    AIUsageDaily,
+    Commit,
+    PRReview,
+    PRSurvey,
+    PRSurveyReview,
+    PullRequest,
+    TeamMember,
+    WeeklyMetrics,
+)
+from apps.metrics.services.common import day_range, previous_period, week_range, weeks_between
 from apps.teams.models import Team
 
 PR = PullRequest._meta.db_table
@@ -29,6 +39,8 @@ RATING = PRSurveyReview._meta.db_table
 MEMBER = TeamMember._meta.db_table
 WEEKLY = WeeklyMetrics._meta.db_table
 COMMIT = Commit._meta.db_table
+REVIEW = PRReview._meta.db_table
+USAGE = AIUsageDaily._meta.db_table
 
 # percent(): 0.00 without a whole, else part × 100 ÷ whole rounded half up (round() on a positive numeric).
 PERCENT = "CASE WHEN {whole} = 0 THEN 0.00 ELSE round(100.0 * {part} / {whole}, 2) END"
@@ -153,6 +165,99 @@ WEEKLY_AGGREGATION_SQL = f"""
 """
 
 
+REVIEWER_WORKLOAD_SQL = f"""
+    SELECT member.id, member.display_name, count(review.id) AS reviews,
+           -- reviews against 1.5 × and 0.5 × the mean per reviewer, cross-multiplied as the pair compares them.
+           CASE WHEN 2 * count(review.id) * count(*) OVER () > 3 * sum(count(review.id)) OVER () THEN 'high'
+                WHEN 2 * count(review.id) * count(*) OVER () < sum(count(review.id)) OVER () THEN 'low'
+                ELSE 'normal' END
+    FROM {REVIEW} AS review
+    JOIN {MEMBER} AS member ON member.id = review.reviewer_id AND member.team_id = %(team)s
+    WHERE review.team_id = %(team)s AND review.submitted_at >= %(start)s AND review.submitted_at < %(end)s
+    GROUP BY member.id
+    -- "C" orders UTF-8 text by codepoint, as Python orders strings.
+    ORDER BY reviews DESC, member.display_name COLLATE "C", member.id
+"""
+
+# The weeks of a trend, one row each (Monday, clipped start, clipped end), passed as three arrays.
+WEEKS = """
+    weeks (week_start, low, high) AS (
+        SELECT * FROM unnest(%(mondays)s::date[], %(lows)s::timestamptz[], %(highs)s::timestamptz[])
+    )
+"""
+
+CYCLE_TIME_TREND_SQL = f"""
+    WITH {WEEKS}
+    SELECT weeks.week_start, round(avg(pr.cycle_time_hours), 2), count(pr.id)
+    FROM weeks
+    LEFT JOIN {PR} AS pr ON pr.team_id = %(team)s AND pr.state = 'merged'
+                        AND pr.merged_at >= weeks.low AND pr.merged_at < weeks.high
+    GROUP BY weeks.week_start
+    ORDER BY weeks.week_start
+"""
+
+REVIEW_TIME_TREND_SQL = f"""
+    WITH {WEEKS}
+    SELECT weeks.week_start, round(avg(pr.review_time_hours), 2), count(pr.id)
+    FROM weeks
+    LEFT JOIN {PR} AS pr ON pr.team_id = %(team)s AND pr.state = 'merged' AND pr.review_time_hours IS NOT NULL
+                        AND pr.merged_at >= weeks.low AND pr.merged_at < weeks.high
+    GROUP BY weeks.week_start
+    ORDER BY weeks.week_start
+"""
+
+AI_ADOPTION_TREND_SQL = f"""
+    WITH {WEEKS}
+    SELECT weeks.week_start, {PERCENT.format(part="count(surveyed.id) FILTER (WHERE surveyed.ai)", whole="count(surveyed.id)")},
+           count(surveyed.id)
+    FROM weeks
+    LEFT JOIN (
+        SELECT survey.id, survey.author_ai_assisted AS ai, pr.merged_at
+        FROM {SURVEY} AS survey JOIN {PR} AS pr ON pr.id = survey.pull_request_id
+        WHERE survey.team_id = %(team)s AND pr.team_id = %(team)s AND pr.state = 'merged'
+          AND pr.merged_at >= %(start)s AND pr.merged_at < %(end)s
+    ) AS surveyed ON surveyed.merged_at >= weeks.low AND surveyed.merged_at < weeks.high
+    GROUP BY weeks.week_start
+    ORDER BY weeks.week_start
+"""
+
+
+def _size_counts() -> str:
+    counts, lower = [], None
+    for _label, upper in SIZE_BUCKETS:
+        bounds = [f"lines > {lower}" if lower is not None else "", f"lines <= {upper}" if upper is not None else ""]
+        counts.append(f"count(*) FILTER (WHERE {' AND '.join(bound for bound in bounds if bound)})")
+        lower = upper
+    return ", ".join(counts)
+
+
+PR_SIZE_DISTRIBUTION_SQL = f"""
+    SELECT {_size_counts()}
+    FROM (
+        SELECT pr.additions::bigint + pr.deletions AS lines FROM {PR} AS pr
+        WHERE pr.team_id = %(team)s AND pr.state = 'merged' AND pr.merged_at >= %(start)s AND pr.merged_at < %(end)s
+    ) AS merged
+"""
+
+COPILOT_METRICS_SQL = f"""
+    SELECT coalesce(sum(suggestions_shown), 0), coalesce(sum(suggestions_accepted), 0),
+           CASE WHEN coalesce(sum(suggestions_shown), 0) = 0 THEN NULL
+                ELSE round(100.0 * sum(suggestions_accepted) / sum(suggestions_shown), 2) END,
+           count(DISTINCT member_id) FILTER (WHERE suggestions_shown > 0)
+    FROM {USAGE}
+    WHERE team_id = %(team)s AND source = 'copilot' AND date >= %(start)s AND date <= %(end)s
+"""
+
+RECENT_PRS_SQL = f"""
+    SELECT pr.id, pr.title, pr.github_repo, pr.github_pr_id, coalesce(member.display_name, ''), pr.merged_at,
+           pr.cycle_time_hours, pr.is_ai_assisted
+    FROM {PR} AS pr LEFT JOIN {MEMBER} AS member ON member.id = pr.author_id
+    WHERE pr.team_id = %(team)s AND pr.state = 'merged' AND pr.merged_at >= %(start)s AND pr.merged_at < %(end)s
+    ORDER BY pr.merged_at DESC, pr.id DESC
+    LIMIT %(limit)s
+"""
+
+
 @dataclass(frozen=True)
 class Floor:
     """A pair's floor: run(team=…, **the pair's kwargs) executes the one statement and returns the pair's shape."""
@@ -216,8 +321,85 @@ def weekly_aggregation_floor(*, team: Team, week_start: dt.date) -> list[dict]:
     return sorted((dict(zip(names, row)) for row in rows), key=lambda row: row["member_id"])
 
 
+def reviewer_workload_floor(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    start, end = day_range(team, start_date, end_date)
+    rows = _fetch(REVIEWER_WORKLOAD_SQL, {"team": team.pk, "start": start, "end": end})
+    return [
+        {"member_id": member_id, "member_name": name, "reviews": reviews, "workload": workload}
+        for member_id, name, reviews, workload in rows
+    ]
+
+
+def _weeks(team: Team, start_date: dt.date, end_date: dt.date) -> dict:
+    """The trends' weeks: each team-local Monday week touching the range, clipped to it."""
+    start, end = day_range(team, start_date, end_date)
+    mondays = weeks_between(start_date, end_date)
+    bounds = [week_range(team, monday) for monday in mondays]
+    return {
+        "team": team.pk,
+        "start": start,
+        "end": end,
+        "mondays": mondays,
+        "lows": [max(low, start) for low, _high in bounds],
+        "highs": [min(high, end) for _low, high in bounds],
+    }
+
+
+def cycle_time_trend_floor(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    rows = _fetch(CYCLE_TIME_TREND_SQL, _weeks(team, start_date, end_date))
+    return [{"week_start": monday, "value": value, "prs": prs} for monday, value, prs in rows]
+
+
+def review_time_trend_floor(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    rows = _fetch(REVIEW_TIME_TREND_SQL, _weeks(team, start_date, end_date))
+    return [{"week_start": monday, "value": value, "prs": prs} for monday, value, prs in rows]
+
+
+def ai_adoption_trend_floor(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    rows = _fetch(AI_ADOPTION_TREND_SQL, _weeks(team, start_date, end_date))
+    return [{"week_start": monday, "ai_pct": ai_pct, "surveys": surveys} for monday, ai_pct, surveys in rows]
+
+
+def pr_size_distribution_floor(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
+    start, end = day_range(team, start_date, end_date)
+    (counts,) = _fetch(PR_SIZE_DISTRIBUTION_SQL, {"team": team.pk, "start": start, "end": end})
+    return [{"size": label, "count": count} for (label, _upper), count in zip(SIZE_BUCKETS, counts)]
+
+
+def copilot_metrics_floor(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
+    ((shown, accepted, rate, active),) = _fetch(COPILOT_METRICS_SQL, {"team": team.pk, "start": start_date, "end": end_date})
+    return {"total_shown": shown, "total_accepted": accepted, "acceptance_rate": rate, "active_members": active}
+
+
+def recent_prs_floor(*, team: Team, start_date: dt.date, end_date: dt.date, limit: int = 10) -> list[dict]:
+    """LIMIT takes the bench's limit as it is (a negative one, which the pair refuses, is not a floor case)."""
+    start, end = day_range(team, start_date, end_date)
+    rows = _fetch(RECENT_PRS_SQL, {"team": team.pk, "start": start, "end": end, "limit": limit})
+    return [
+        {
+            "id": pr_id,
+            "title": title,
+            "github_repo": repo,
+            "github_pr_id": number,
+            "url": f"https://github.com/{repo}/pull/{number}",
+            "author_name": author_name,
+            "merged_at": merged_at,
+            "cycle_time_hours": cycle,
+            "is_ai_assisted": is_ai,
+        }
+        for pr_id, title, repo, number, author_name, merged_at, cycle, is_ai in rows
+    ]
+
+
 FLOORS = [
     Floor("metrics.team_breakdown", TEAM_BREAKDOWN_SQL, team_breakdown_floor),
     Floor("metrics.key_metrics", KEY_METRICS_SQL, key_metrics_floor),
     Floor("metrics.weekly_aggregation", WEEKLY_AGGREGATION_SQL, weekly_aggregation_floor, writes=True),
+    Floor("metrics.reviewer_workload", REVIEWER_WORKLOAD_SQL, reviewer_workload_floor),
+    Floor("metrics.cycle_time_trend", CYCLE_TIME_TREND_SQL, cycle_time_trend_floor),
+    Floor("metrics.review_time_trend", REVIEW_TIME_TREND_SQL, review_time_trend_floor),
+    Floor("metrics.ai_adoption_trend", AI_ADOPTION_TREND_SQL, ai_adoption_trend_floor),
+    Floor("metrics.pr_size_distribution", PR_SIZE_DISTRIBUTION_SQL, pr_size_distribution_floor),
+    Floor("metrics.copilot_metrics", COPILOT_METRICS_SQL, copilot_metrics_floor),
+    Floor("metrics.recent_prs", RECENT_PRS_SQL, recent_prs_floor),
 ]
