@@ -24,7 +24,6 @@ from apps.metrics.models import PullRequest, WeeklyMetrics
 from apps.metrics.services.common import local_midnight
 from apps.metrics.services.dashboard import optimized as dashboard
 from apps.metrics.services.pr_export import optimized as pr_export
-from apps.metrics.services.pr_export.formatting import format_export_row
 from apps.metrics.services.pr_list import filter_pull_requests
 from apps.metrics.services.weekly_aggregation import optimized as weekly
 from tests.support.commands import rollout, rollout_failure
@@ -87,11 +86,6 @@ def dates_in_utc(*, team, filters):
     return queryset
 
 
-def formulas_left_alone(*, pr, author_name):
-    row = format_export_row(pr=pr, author_name=author_name)
-    return [cell[1:] if cell.startswith("'") and cell[1:2] in "=+-@" else cell for cell in row]
-
-
 class JoinsReviews:
     """PullRequest as the optimized module sees it, with every query joined to its reviews ("only reviewed PRs"):
     a PR with several reviews is counted once per review."""
@@ -132,7 +126,8 @@ BUGS = {
     "upsert forgets a column": ("metrics.weekly_aggregation", weekly, "WeeklyMetrics", UpsertForgetsAColumn()),
     "a filter dropped": ("metrics.pr_export", pr_export, "filter_pull_requests", without_jira_filter),
     "date filters in UTC": ("metrics.pr_export", pr_export, "filter_pull_requests", dates_in_utc),
-    "formula escaping dropped": ("metrics.pr_export", pr_export, "format_export_row", formulas_left_alone),
+    # The SQL's list of formula starts no text cell matches: titles like "=1+1" go out as formulas.
+    "formula escaping dropped": ("metrics.pr_export", pr_export, "FORMULA_START", "(NULL)"),
 }
 
 

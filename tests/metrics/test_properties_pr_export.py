@@ -1,24 +1,36 @@
 """Property-based contract cases of metrics.pr_export: generated PRs and filters, legacy against optimized.
 
-A stream pair: each side's rows are consumed into a list inside its own rolled-back savepoint and
-compared row for row, exactly (a sampled call compares the streams' digests). Filters come alone
-or combined; dates are whole days in the team's zone, and PRs are created at and around their
-bounds. Titles, names, Jira keys and tools are formula-like. The data and the way each example
-runs are described in tests/support/strategies.py.
+A stream pair: each side's CSV lines are consumed into a list inside its own rolled-back savepoint
+and compared line for line, exactly, so equal means the same bytes (a sampled call compares the
+streams' digests). Filters come alone or combined; dates are whole days in the team's zone, and
+PRs are created at and around their bounds. Titles, names, Jira keys and tools are formula-like.
+The data and the way each example runs are described in tests/support/strategies.py.
+
+The optimized side writes every cell in SQL, so the last cases draw the cells' values themselves:
+text of any characters (formula starts, quotes, commas, line breaks, non-ASCII), decimals
+negative, null or NaN, counts at the ends of their range, timestamps across the datetime range
+with and without microseconds, and AI Tools values of any JSON shape.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.db.models import JSONField, Value
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.metrics.models import SIZE_BUCKETS, PullRequest
+from apps.metrics.models import SIZE_BUCKETS, PullRequest, TeamMember
 from apps.metrics.services import pr_export
 from apps.metrics.services.pr_list import PRFilters
+from apps.metrics.synthetic import season_days
+from apps.teams.models import Team
 from tests.support.strategies import (
     AI_TOOLS,
     REPOS,
@@ -35,7 +47,6 @@ from tests.support.strategies import (
     offset_change,
     property_settings,
     run_both,
-    season_days,
     team_specs,
 )
 
@@ -171,7 +182,7 @@ def test_tied_prs_come_newest_id_first_on_both_sides(spec):
         built = build_team(spec)
         legacy, _optimized = run_both(PAIR, {"team": built.team, "filters": PRFilters()})
         number_by_url = {pr.github_url: pr.github_pr_id for pr in built.prs}
-        exported = [number_by_url[row[-1]] for row in legacy.value]
+        exported = [number_by_url[next(csv.reader(io.StringIO(line, newline="")))[-1]] for line in legacy.value]
         expected = [
             pr.github_pr_id
             for pr in sorted(
@@ -188,3 +199,125 @@ def test_tied_prs_come_newest_id_first_on_both_sides(spec):
         # The premise: the database's natural order is not the expected one, so only the tie rule gives it.
         assert natural != expected
         assert exported == expected
+
+
+# --- every cell's value drawn: the SQL formatting against Python's --------------------------------
+
+# Characters the formatting treats specially, more often than any others.
+SPECIAL = st.sampled_from(("=", "+", "-", "@", "\t", "\r", "\n", "\r\n", '"', ",", "'", " ", "\\", ";", "é", "✨", "\u2028"))
+# PostgreSQL text holds any character but NUL; lone surrogates are not text.
+ANY_CHARACTER = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+
+
+def texts(max_size: int) -> st.SearchStrategy[str]:
+    return st.lists(st.one_of(SPECIAL, ANY_CHARACTER), max_size=max_size).map("".join).map(lambda text: text[:max_size])
+
+
+DECIMALS = st.one_of(
+    st.none(),
+    st.decimals(min_value=Decimal("-99999999.99"), max_value=Decimal("99999999.99"), places=2, allow_nan=False),
+    st.sampled_from((Decimal("-0.01"), Decimal("0.00"), Decimal("-99999999.99"), Decimal("NaN"))),
+)
+INTEGERS = st.one_of(st.integers(-(2**31), 2**31 - 1), st.sampled_from((0, -1, -(2**31), 2**31 - 1)))
+# The datetime range Python can read back, in UTC; whole seconds as often as not.
+INSTANTS = st.datetimes(
+    min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59, 999_999), timezones=st.just(dt.UTC)
+).flatmap(lambda moment: st.sampled_from((moment, moment.replace(microsecond=0))))
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(allow_nan=False, allow_infinity=False),
+              texts(8)),
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(texts(4), children, max_size=2)),
+    max_leaves=6,
+)
+# Mostly what the app stores (lists of tool names), sometimes any JSON at all.
+TOOLS = st.one_of(st.lists(texts(10), max_size=4), st.lists(st.sampled_from(("copilot", "cursor", "+tool")), max_size=3),
+                  JSON_VALUES)
+
+
+@st.composite
+def drawn_prs(draw: st.DrawFn) -> list[dict]:
+    """1-8 PRs whose every exported value is drawn; authors (or none) by index into drawn_names."""
+    prs = []
+    for index in range(draw(st.integers(1, 8))):
+        merged = draw(st.one_of(st.none(), INSTANTS))
+        prs.append(
+            {
+                "author": draw(st.one_of(st.none(), st.integers(0, 2))),
+                # (team, number, repo) is unique: the number is the index, its sign drawn.
+                "github_pr_id": (index + 1) * draw(st.sampled_from((1, 1, -1))),
+                "github_repo": draw(texts(20)),
+                "title": draw(texts(40)),
+                "state": draw(st.one_of(st.sampled_from(PullRequest.State.values), texts(10))),
+                "pr_created_at": draw(INSTANTS),
+                "merged_at": merged,
+                "cycle_time_hours": draw(DECIMALS),
+                "review_time_hours": draw(DECIMALS),
+                "additions": draw(INTEGERS),
+                "deletions": draw(INTEGERS),
+                "review_rounds": draw(st.one_of(st.none(), INTEGERS)),
+                "total_comments": draw(st.one_of(st.none(), INTEGERS)),
+                "is_ai_assisted": draw(st.booleans()),
+                "ai_tools_detected": draw(TOOLS),
+                "jira_key": draw(texts(12)),
+            }
+        )
+    return prs
+
+
+DECIMAL_COLUMNS = ("cycle_time_hours", "review_time_hours")
+
+
+def drawn_team(names: list[str], prs: list[dict]) -> Team:
+    """The team, its members and PRs; a NaN decimal (which the ORM refuses to save) is written by SQL, and AI
+    Tools None as JSON null (the column is NOT NULL)."""
+    team = Team.objects.create(name="Drawn", slug="drawn", timezone="UTC")
+    members = [
+        TeamMember.objects.create(team=team, display_name=name, github_username=f"drawn{index}", github_id=str(index))
+        for index, name in enumerate(names)
+    ]
+
+    def stored(values: dict) -> dict:
+        nan = {column: None for column in DECIMAL_COLUMNS if values[column] is not None and values[column].is_nan()}
+        tools = values["ai_tools_detected"]
+        return {
+            **values, **nan, "author": members[values["author"]] if values["author"] is not None else None,
+            "ai_tools_detected": Value(None, JSONField()) if tools is None else tools,
+        }
+
+    PullRequest.objects.bulk_create(PullRequest(team=team, **stored(values)) for values in prs)
+    with connection.cursor() as cursor:
+        for values in prs:
+            for column in DECIMAL_COLUMNS:
+                if values[column] is not None and values[column].is_nan():
+                    cursor.execute(
+                        f"UPDATE metrics_pullrequest SET {column} = 'NaN' WHERE team_id = %s AND github_pr_id = %s",
+                        [team.pk, values["github_pr_id"]],
+                    )
+    return team
+
+
+@property_settings(max_examples=120)
+@given(names=st.lists(texts(30), min_size=3, max_size=3), prs=drawn_prs())
+def test_every_cell_is_written_as_python_writes_it(names, prs):
+    """Any text, decimal, count, timestamp and AI Tools value: the optimized side's lines are legacy's, byte for byte."""
+    with example_savepoint():
+        team = drawn_team(names, prs)
+        legacy, optimized = run_both(PAIR, {"team": team, "filters": PRFilters()})
+        assert len(optimized.value) == len(prs)
+
+
+@property_settings(max_examples=40)
+@given(tools=st.lists(JSON_VALUES, min_size=1, max_size=5))
+def test_ai_tools_of_any_json_shape_are_written_as_python_writes_them(tools):
+    """AI Tools values of any JSON shape, several PRs each, between plain ones: lines equal, in order."""
+    prs = [
+        {"author": None, "github_pr_id": index + 1, "github_repo": "acme/api", "title": f"PR {index}", "state": "merged",
+         "pr_created_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(hours=index), "merged_at": None,
+         "cycle_time_hours": None, "review_time_hours": None, "additions": 1, "deletions": 1, "review_rounds": None,
+         "total_comments": None, "is_ai_assisted": True, "ai_tools_detected": value, "jira_key": ""}
+        for index, value in enumerate([["copilot"], *tools, []])
+    ]
+    with example_savepoint():
+        team = drawn_team(["Ada", "Bob", "Cy"], prs)
+        legacy, optimized = run_both(PAIR, {"team": team, "filters": PRFilters()})
+        assert len(optimized.value) == len(prs)

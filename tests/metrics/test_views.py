@@ -15,7 +15,11 @@ from html.parser import HTMLParser
 
 import pytest
 
+from apps.metrics.services.pr_export import stream_pr_export_csv
+from apps.metrics.services.pr_list import PRFilters
 from apps.metrics.views.dashboard import format_delta, parse_days
+from apps.metrics.views.pr_list import in_pieces
+from shadow.testing import force_side
 from tests.factories import (
     AIUsageDailyFactory,
     PRReviewFactory,
@@ -506,6 +510,46 @@ def test_export_neutralises_formulas(member_client, today, team):
     rows = csv_rows(member_client.get("/app/acme/prs/export.csv"))
 
     assert rows[1][0] == "'=cmd()"
+
+
+@pytest.mark.parametrize("served", ["legacy", "optimized"])
+def test_export_body_is_the_header_and_the_pairs_lines(member_client, today, team, delivery, settings, served):
+    """The response body is exactly stream_pr_export_csv's text (header, CRLF lines, csv.writer quoting), whichever
+    side serves; it is sent in pieces of many lines, not one write per PR."""
+    settings.SHADOW_DEFAULT_RATE = 0
+    PullRequestFactory(team=team, title='=1+1, "quoted"\nline', github_pr_id=50, github_repo="acme/a,b")
+    PullRequestFactory.create_batch(400, team=team, author=delivery["grace"], title="A title, with a comma")
+
+    with force_side("metrics.pr_export", served):
+        response = member_client.get("/app/acme/prs/export.csv")
+        pieces = list(response.streaming_content)
+        expected = "".join(stream_pr_export_csv(team=team, filters=PRFilters()))
+
+    assert b"".join(pieces) == expected.encode("utf-8")
+    assert expected.count("\r\n") == 1 + 4 + 401
+    assert 1 < len(pieces) < 10
+
+
+def test_export_pieces_keep_the_text_and_close_the_lines():
+    """in_pieces joins lines into pieces of at least the given size, same text in the same order; closing it early
+    closes the lines (the export's cursor)."""
+    closed = []
+
+    def lines():
+        try:
+            yield from (f"line {number}\r\n" for number in range(100))
+        finally:
+            closed.append(True)
+
+    pieces = list(in_pieces(lines(), size=50))
+    assert "".join(pieces) == "".join(f"line {number}\r\n" for number in range(100))
+    assert all(len(piece) >= 50 for piece in pieces[:-1])
+    assert closed == [True]
+
+    early = in_pieces(lines(), size=50)
+    next(early)
+    early.close()
+    assert closed == [True, True]
 
 
 def test_export_invalid_filter_is_400_plain_text(member_client, today, delivery):

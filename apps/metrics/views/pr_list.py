@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -52,6 +54,31 @@ def error_lines(errors: ErrorDict) -> list[str]:
     ]
 
 
+# The export is sent in pieces of at least this many characters: one write to the client per piece, not per PR.
+EXPORT_PIECE_CHARS = 64 * 1024
+
+
+def in_pieces(lines: Iterable[str], size: int = EXPORT_PIECE_CHARS) -> Iterator[str]:
+    """The same text in the same order, joined into pieces of at least `size` characters (the last may be shorter)."""
+    iterator = iter(lines)
+    try:
+        piece: list[str] = []
+        length = 0
+        for line in iterator:
+            piece.append(line)
+            length += len(line)
+            if length >= size:
+                yield "".join(piece)
+                piece, length = [], 0
+        if piece:
+            yield "".join(piece)
+    finally:
+        # A client that goes away closes this generator: the export's cursor is released now.
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
 @team_view
 def pr_export_csv(request: HttpRequest) -> HttpResponse:
     """GET /app/<slug>/prs/export.csv?<filters>: every matching PR as a streamed CSV attachment.
@@ -66,7 +93,7 @@ def pr_export_csv(request: HttpRequest) -> HttpResponse:
         return HttpResponse(body, status=400, content_type="text/plain; charset=utf-8")
 
     response = StreamingHttpResponse(
-        stream_pr_export_csv(team=team, filters=form.to_filters()),
+        in_pieces(stream_pr_export_csv(team=team, filters=form.to_filters())),
         content_type="text/csv; charset=utf-8",
     )
     today = timezone.localdate(timezone=team.tzinfo)

@@ -1,26 +1,33 @@
 """Contract of the metrics.pr_export stream pair, run against both sides.
 
-Every behaviour test runs once with the legacy row source and once with the
-optimized twin; both must yield exactly the rows written here. Unless a test
-says otherwise, PRs are the factory's: merged 2026-11-18 12:00 UTC, created
-24 hours earlier, first review after 4 hours, 30 lines added and 10 deleted.
-Registration, examples, demo-data agreement and query counts come from the
-shared contract base (tests/support/contracts.py); a stream side is consumed
-into a list there, so all its queries are counted.
+Every behaviour test runs once with the legacy line source and once with the
+optimized twin; each side yields one CSV text line per PR, and both must yield
+exactly the rows written here. `export_rows` reads each line back into its
+cells after checking that the line is exactly what Python's csv.writer writes
+for those cells (quoting, CRLF). Unless a test says otherwise, PRs are the
+factory's: merged 2026-11-18 12:00 UTC, created 24 hours earlier, first review
+after 4 hours, 30 lines added and 10 deleted. Registration, examples,
+demo-data agreement and query counts come from the shared contract base
+(tests/support/contracts.py); a stream side is consumed into a list there, so
+all its queries are counted. The tests at the end compare both sides' bytes.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import tracemalloc
 import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from apps.metrics.models import PullRequest
 from apps.metrics.services import pr_export
 from apps.metrics.services.pr_export import legacy, optimized, stream_pr_export_csv
+from apps.metrics.services.pr_export.formatting import csv_line_writer
 from apps.metrics.services.pr_list import PRFilters
 from shadow import pairs as registry
 from shadow.models import ShadowRecord
@@ -33,6 +40,14 @@ UTC = dt.UTC
 CREATED = "2026-11-17T12:00:00+00:00"
 MERGED = "2026-11-18T12:00:00+00:00"
 MB = 1024 * 1024
+
+
+def cells_of(line: str) -> list[str]:
+    """The cells of one exported line, which must be exactly csv.writer's line for them (one record, CRLF)."""
+    records = list(csv.reader(io.StringIO(line, newline="")))
+    assert len(records) == 1, repr(line)
+    assert csv_line_writer()(records[0]) == line
+    return records[0]
 
 
 def default_row(title: str, author: str, number: int) -> list[str]:
@@ -62,7 +77,7 @@ class TestPrExportContract(PairContract):
     pair_name = PAIR
     entry_point = pr_export.iter_pr_export_rows
     sides = (legacy.iter_pr_export_rows, optimized.iter_pr_export_rows)
-    signature = "(*, team: 'Team', filters: 'PRFilters') -> 'Iterator[list[str]]'"
+    signature = "(*, team: 'Team', filters: 'PRFilters') -> 'Iterator[str]'"
 
     # On seeded demo data (null authors, inactive members, two time zones) both streams agree row for row.
     demo_cases = {
@@ -72,8 +87,8 @@ class TestPrExportContract(PairContract):
         "two-weeks": {"filters": PRFilters(date_from=dt.date(2026, 11, 1), date_to=dt.date(2026, 11, 14))},
     }
 
-    # Optimized: one query (authors joined, read in chunks from a server-side cursor), for 10 PRs as for
-    # 1,000. Legacy (the "before"): 1 query for the PRs, then 1 author lookup per PR with an author; PRs
+    # Optimized: one query (lines written by PostgreSQL, authors joined, read in chunks from a server-side
+    # cursor), for 10 PRs as for 1,000. Legacy (the "before"): 1 query for the PRs, then 1 author lookup per PR with an author; PRs
     # without author add rows but no query.
     call_kwargs = {"filters": PRFilters()}
     queries = {"legacy": {10: 11, 1000: 1001}, "optimized": {10: 1, 1000: 1}}
@@ -92,17 +107,17 @@ class TestPrExportContract(PairContract):
 
     @pytest.fixture
     def export_rows(self, side):
-        """The `side` fixture's rows as a list."""
+        """The `side` fixture's lines, each read back into its cells."""
 
         def rows(**kwargs) -> list[list[str]]:
-            return self.call(side, **kwargs)
+            return [cells_of(line) for line in self.call(side, **kwargs)]
 
         return rows
 
     # --- registration ----------------------------------------------------------------------
 
     def test_registered_as_a_stream_pair(self):
-        """Both sides yield rows: the pair is declared stream=True, so sampled calls compare rows as they pass."""
+        """Both sides yield lines: the pair is declared stream=True, so sampled calls compare rows as they pass."""
         assert registry.get(PAIR).stream is True
 
     @pytest.mark.django_db
@@ -285,7 +300,7 @@ class TestPrExportContract(PairContract):
     @pytest.mark.parametrize("served", ["legacy", "optimized"])
     @pytest.mark.django_db
     def test_the_csv_stream_is_the_same_whichever_side_serves(self, team, settings, served):
-        """stream_pr_export_csv writes the header, then the pair's rows as CSV lines, with either side serving."""
+        """stream_pr_export_csv yields the header line, then the pair's CSV lines, with either side serving."""
         settings.SHADOW_DEFAULT_RATE = 0
         ada = TeamMemberFactory(team=team, display_name="Ada")
         PullRequestFactory(team=team, author=ada, title='Fix "quotes", commas', github_pr_id=9)
@@ -331,7 +346,174 @@ class TestPrExportContract(PairContract):
     def test_demo_data_gives_rows_to_compare(self, demo_teams):
         """Guard for the demo comparisons: every demo team exports hundreds of rows (300 generated and 10 edge
         cases), some without author."""
-        rows = [list(optimized.iter_pr_export_rows(team=team, filters=PRFilters())) for team in demo_teams]
+        rows = [
+            [cells_of(line) for line in optimized.iter_pr_export_rows(team=team, filters=PRFilters())]
+            for team in demo_teams
+        ]
 
         assert [len(team_rows) for team_rows in rows] == [310, 310]
         assert [any(row[2] == "" for row in team_rows) for team_rows in rows] == [True, True]
+
+    def test_both_sides_write_the_same_bytes_on_demo_data(self, demo_teams):
+        """On the seeded demo teams (formula titles, null authors, two time zones), for every demo case, the
+        optimized lines are legacy's, byte for byte."""
+        exported = 0
+        for team in demo_teams:
+            for case in self.demo_cases.values():
+                exported += len(same_lines_on_both_sides(team, case["filters"]))
+        assert exported > 620
+
+
+# --- the same bytes on both sides -------------------------------------------------------------------
+
+TRICKY_TEXTS = [
+    "", " ", "plain", "=1+1", "+cmd", "-2", "@x", "\t=tab", "\r=cr", "'quoted already", '"', 'Say "hi"', "a,b",
+    "=a,b", '-"q"', "line\nbreak", "crlf\r\nend", "\n", "trailing\r", "Überarbeitung ✨ 山田", "tab\tinside",
+    "\u2028separator", "back\\slash", "semi;colon", " =space first",
+]
+
+
+def set_column(pr, column: str, sql_value: str, *params) -> None:
+    """Store a value the ORM would not write as such (JSON of any shape, a numeric NaN) straight into a column."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE metrics_pullrequest SET {column} = {sql_value} WHERE id = %s", [*params, pr.pk])
+
+
+def same_lines_on_both_sides(team, filters=None) -> list[str]:
+    """Both sides' lines for the team, asserted equal (the bytes of the export after its header); legacy's returned."""
+    filters = filters or PRFilters()
+    legacy_lines = list(legacy.iter_pr_export_rows(team=team, filters=filters))
+    optimized_lines = list(optimized.iter_pr_export_rows(team=team, filters=filters))
+    assert optimized_lines == legacy_lines
+    assert "".join(optimized_lines).encode("utf-8") == "".join(legacy_lines).encode("utf-8")
+    return legacy_lines
+
+
+@pytest.fixture
+def tricky_team(team):
+    """A team holding every value the export's SQL formats: texts that need quotes or a formula escape in every
+    text column (title, author, repository, state, Jira key, tools), negative, zero, null and large decimals and
+    counts, timestamps with and without microseconds at the ends of the datetime range, AI tools lists."""
+    number = iter(range(1, 10_000))
+    authors = [None] + [TeamMemberFactory(team=team, display_name=text) for text in TRICKY_TEXTS]
+    base = dt.datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    for index, text in enumerate(TRICKY_TEXTS):
+        PullRequestFactory(
+            team=team, author=authors[index % len(authors)], github_pr_id=next(number), title=text,
+            github_repo=f"acme/{text}", state=text[:10], jira_key=text[:50],
+            ai_tools_detected=[text] if index % 2 else [text, "copilot", text],
+            merged_at=base - dt.timedelta(hours=index),
+        )
+    decimals = [Decimal("-3.50"), Decimal("-0.01"), Decimal("0.00"), Decimal("0.10"), Decimal("99999999.99"),
+                Decimal("-99999999.99"), None]
+    counts = [-7, 0, 2_147_483_647, -2_147_483_648, None]
+    moments = [
+        dt.datetime(2026, 11, 17, 12, 0, 0, 0, tzinfo=UTC), dt.datetime(2026, 11, 17, 12, 0, 0, 1, tzinfo=UTC),
+        dt.datetime(2026, 11, 17, 12, 0, 0, 500_000, tzinfo=UTC), dt.datetime(2026, 11, 17, 12, 0, 59, 999_999, tzinfo=UTC),
+        dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        dt.datetime(2026, 3, 29, 1, 30, 0, 123_000, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")),
+    ]
+    for index, moment in enumerate(moments):
+        PullRequestFactory(
+            team=team, author=authors[1 + index % 3], github_pr_id=next(number), title=f"moment {index}",
+            pr_created_at=moment, first_review_at=moment, merged_at=moment if index % 2 else None,
+            state=PullRequest.State.MERGED if index % 2 else PullRequest.State.OPEN,
+            cycle_time_hours=decimals[index % len(decimals)], review_time_hours=decimals[(index + 3) % len(decimals)],
+            additions=counts[index % 4], deletions=counts[(index + 1) % 4],
+            review_rounds=counts[index % len(counts)], total_comments=counts[(index + 2) % len(counts)],
+            is_ai_assisted=bool(index % 2), ai_tools_detected=[], jira_key="",
+        )
+    nan = PullRequestFactory(team=team, author=None, github_pr_id=next(number), title="not a number")
+    set_column(nan, "cycle_time_hours", "'NaN'")
+    return team
+
+
+@pytest.mark.django_db
+def test_both_sides_write_the_same_bytes_for_every_tricky_value(tricky_team):
+    """Quotes, commas, line breaks, formula starts (also on negative numbers), nulls, microseconds or none, the
+    ends of the datetime range, NaN: the optimized lines are legacy's, byte for byte, and csv.writer's."""
+    lines = same_lines_on_both_sides(tricky_team)
+
+    assert len(lines) == len(TRICKY_TEXTS) + 8 + 1
+    rows = {cells[0]: cells for cells in map(cells_of, lines)}
+    assert [rows[f"moment {index}"][13] for index in range(8)] == [
+        "2026-11-17T12:00:00+00:00", "2026-11-17T12:00:00.000001+00:00", "2026-11-17T12:00:00.500000+00:00",
+        "2026-11-17T12:00:59.999999+00:00", "0001-01-01T00:00:00+00:00", "0999-12-31T23:59:59+00:00",
+        "9999-12-31T23:59:59.999999+00:00", "2026-03-29T00:30:00.123000+00:00",
+    ]
+    assert [rows[f"moment {index}"][4] for index in range(3)] == ["'-3.50", "'-0.01", "0.00"]
+    assert rows["not a number"][4] == "NaN"
+
+
+@pytest.mark.django_db
+def test_tricky_lines_spelled_out(team):
+    """Two lines written out whole: what "the same bytes" means, on both sides."""
+    mallory = TeamMemberFactory(team=team, display_name="-Mallory, Jr.")
+    PullRequestFactory(
+        team=team, author=mallory, github_pr_id=5, title="=a,b", github_repo='acme/a"b', cycle_time_hours=Decimal("-3.50"),
+        review_time_hours=None, additions=0, deletions=-7, review_rounds=None, total_comments=3, is_ai_assisted=True,
+        ai_tools_detected=["+tool", "x"], jira_key="@J", pr_created_at=dt.datetime(2026, 11, 17, 12, 0, 0, 1, tzinfo=UTC),
+    )
+    PullRequestFactory(
+        team=team, author=None, github_pr_id=6, title="line\nbreak", state=PullRequest.State.OPEN, merged_at=None,
+        cycle_time_hours=None, review_time_hours=Decimal("0.00"), review_rounds=0, total_comments=None,
+        pr_created_at=dt.datetime(2026, 11, 17, 12, 0, 0, 500_000, tzinfo=UTC),
+    )
+
+    assert same_lines_on_both_sides(team) == [
+        '"\'=a,b","acme/a""b","\'-Mallory, Jr.",merged,\'-3.50,,0,\'-7,,3,Yes,"\'+tool, x",\'@J,'
+        '2026-11-17T12:00:00.000001+00:00,2026-11-18T12:00:00+00:00,"https://github.com/acme/a""b/pull/5"\r\n',
+        '"line\nbreak",acme/api,,open,,0.00,30,10,0,,No,,,2026-11-17T12:00:00.500000+00:00,,'
+        "https://github.com/acme/api/pull/6\r\n",
+    ]
+
+
+# Stored AI Tools values of every JSON shape, as (JSON text, the cell legacy writes for it).
+TOOLS_JSON = [
+    ("[]", ""),
+    ('["copilot"]', "copilot"),
+    ('["copilot", "cursor"]', "copilot, cursor"),
+    ('[""]', ""),
+    ('["", ""]', ", "),
+    ('["+tool", "x"]', "'+tool, x"),
+    ('["a\\"b"]', 'a"b'),
+    ('["back\\\\slash"]', "back\\slash"),
+    ('["tab\\there", "new\\nline"]', "tab\there, new\nline"),
+    ('["\\tlead"]', "'\tlead"),
+    ('["é", "山田", "✨"]', "é, 山田, ✨"),
+    ('["\\u00e9"]', "é"),
+    ("[1, 2.5, true, null]", "1, 2.5, True, None"),
+    ('[-1, "x"]', "'-1, x"),
+    ("[1.50, 1e2, 1E-7, 10000000000000000.0]", "1.5, 100, 1e-07, 1e+16"),
+    ('[{"b": 1, "a": "x"}, ["n"]]', "{'a': 'x', 'b': 1}, ['n']"),
+    ('"copilot"', "copilot"),
+    ('"=cmd"', "'=cmd"),
+    ('""', ""),
+    ("0", ""),
+    ("-3", "'-3"),
+    ("1.25", "1.25"),
+    ("true", "Yes"),
+    ("false", ""),
+    ("null", ""),
+    ("{}", ""),
+    ('{"tool": "copilot"}', "{'tool': 'copilot'}"),
+]
+
+
+@pytest.mark.parametrize(("json_text", "cell"), TOOLS_JSON, ids=[json_text for json_text, _ in TOOLS_JSON])
+@pytest.mark.django_db
+def test_ai_tools_of_any_json_shape_are_written_as_legacy_writes_them(team, json_text, cell):
+    """A JSON array of strings is joined in SQL; any other shape is formatted in Python for that row only.
+    Either way the line is legacy's, and the cell is format_cell's."""
+    before = PullRequestFactory(team=team, github_pr_id=1, title="before", merged_at=dt.datetime(2026, 11, 19, tzinfo=UTC))
+    pr = PullRequestFactory(team=team, github_pr_id=2, title="tools, here", jira_key="=J")
+    PullRequestFactory(team=team, github_pr_id=3, title="after", merged_at=dt.datetime(2026, 11, 17, tzinfo=UTC))
+    set_column(pr, "ai_tools_detected", "%s::jsonb", json_text)
+    set_column(before, "ai_tools_detected", "%s::jsonb", json_text)
+
+    lines = same_lines_on_both_sides(team)
+
+    assert [cells_of(line)[0] for line in lines] == ["before", "tools, here", "after"]
+    assert [cells_of(line)[11] for line in lines[:2]] == [cell, cell]
+    assert cells_of(lines[1])[12] == "'=J"

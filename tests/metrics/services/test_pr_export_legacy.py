@@ -1,6 +1,8 @@
-"""PR CSV export: columns, row formatting, formula neutralisation and the CSV stream.
+"""PR CSV export: columns, cell formatting, formula neutralisation, CSV lines and the CSV stream.
 
-The row sources (the stream pair metrics.pr_export) are tested on both sides by
+formatting.py is the definition both sides of the stream pair metrics.pr_export
+are held to (legacy writes with it; the optimized side's SQL must write the same
+bytes). The line sources themselves are tested on both sides by
 tests/metrics/contracts/test_pr_export.py.
 """
 
@@ -15,7 +17,8 @@ from decimal import Decimal
 import pytest
 
 from apps.metrics.models import PullRequest
-from apps.metrics.services.pr_export import EXPORT_HEADER, format_export_row, stream_pr_export_csv
+from apps.metrics.services.pr_export import EXPORT_HEADER, format_export_row, legacy, stream_pr_export_csv
+from apps.metrics.services.pr_export.formatting import csv_line_writer, format_cell, tools_value
 from apps.metrics.services.pr_list import PRFilters
 from tests.factories import PullRequestFactory, TeamMemberFactory
 
@@ -85,6 +88,35 @@ def test_every_text_cell_is_neutralised():
     pr = PullRequestFactory.build(title="ok", github_pr_id=1, ai_tools_detected=["=evil()"], jira_key="@cmd")
     row = format_export_row(pr=pr, author_name="-Mallory")
     assert (row[2], row[11], row[12]) == ("'-Mallory", "'=evil()", "'@cmd")
+
+
+def test_csv_lines_quote_only_what_needs_quotes():
+    """csv.writer's QUOTE_MINIMAL: a cell with a comma, a quote (doubled), CR or LF is quoted; an empty cell, a
+    leading quote or tab, other punctuation and non-ASCII are not; the line ends with CRLF."""
+    write_line = csv_line_writer()
+
+    assert write_line(["a,b", 'say "hi"', "cr\r", "lf\n", "", "'=x", "\tx", "semi;colon", "é ✨", " "]) == (
+        '"a,b","say ""hi""","cr\r","lf\n",,\'=x,\tx,semi;colon,é ✨, \r\n'
+    )
+
+
+def test_ai_tools_cell_of_other_json_values():
+    """AI Tools holds JSON: an empty or false value is an empty cell, anything else is format_cell's text."""
+    assert [format_cell(tools_value(value)) for value in (None, [], "", 0, False, {}, ["a", 1, None], "x", True, 2.5)] == [
+        "", "", "", "", "", "", "a, 1, None", "x", "Yes", "2.5",
+    ]
+
+
+@pytest.mark.django_db
+def test_legacy_lines_are_the_csv_lines_of_the_formatted_rows(team):
+    """Legacy yields, per PR, csv.writer's line of format_export_row's cells."""
+    alice = TeamMemberFactory(team=team, display_name="Doe, Alice")
+    pr = PullRequestFactory(team=team, author=alice, title="=1+1", github_pr_id=3)
+
+    lines = list(legacy.iter_pr_export_rows(team=team, filters=PRFilters()))
+
+    assert lines == [csv_line_writer()(format_export_row(pr=pr, author_name="Doe, Alice"))]
+    assert lines[0].startswith("'=1+1,acme/api,\"Doe, Alice\",merged,")
 
 
 @pytest.mark.django_db

@@ -1,19 +1,19 @@
 """PR CSV export: the entry point the rest of the app imports from.
 
 `iter_pr_export_rows` is the legacy/optimized stream pair `metrics.pr_export`
-(shadow.pair with stream=True): each side yields rows, a per-team
-flag picks the side, and sampled calls compare the rows as they stream
-(shadow/dispatch.py). `stream_pr_export_csv` turns the pair's rows into CSV.
+(shadow.pair with stream=True): each side yields the CSV text line of each
+exported PR (CRLF included), a per-team flag picks the side, and sampled calls
+compare the lines as they stream (shadow/dispatch.py), so a match means the
+same bytes. `stream_pr_export_csv` puts the header line before them.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from apps.metrics.services import exploration
 from apps.metrics.services.pr_export import legacy, optimized
-from apps.metrics.services.pr_export.formatting import EXPORT_HEADER, format_export_row
+from apps.metrics.services.pr_export.formatting import EXPORT_HEADER, csv_line_writer, format_export_row
 from apps.metrics.services.pr_list import PRFilters
 from apps.teams.models import Team
 from shadow import EvidenceNeeds, pair, register_type
@@ -29,14 +29,14 @@ def _export_examples(team: Team) -> list[dict]:
     return [{"filters": PRFilters()}]
 
 
-# Doubt kept identical on both sides (the formatter is shared): Created At and
-# Merged At are written in UTC, while the PR list page shows the team's time zone.
+# Doubt kept identical on both sides (both write formatting.py's cells): Created At
+# and Merged At are written in UTC, while the PR list page shows the team's time zone.
 iter_pr_export_rows = pair(
     "metrics.pr_export",
     legacy=legacy.iter_pr_export_rows,
     optimized=optimized.iter_pr_export_rows,
     stream=True,
-    description="CSV export rows: author joined in one query read in chunks, instead of 1 + 1 per PR held in memory.",
+    description="CSV export lines: written by PostgreSQL in one query read in chunks, instead of 1 + 1 per PR formatted in Python.",
     examples=_export_examples,
     explore=exploration.export_filters,
     # Any filter set counts; the settings' comparisons and window.
@@ -44,19 +44,10 @@ iter_pr_export_rows = pair(
 )
 
 
-class _Echo:
-    """A file-like object whose write returns the text, so csv.writer produces lines to yield."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def stream_pr_export_csv(*, team: Team, filters: PRFilters) -> Iterator[str]:
-    """Yield the CSV text: the header line, then one line per exported PR (CRLF line ends, RFC 4180 quoting).
+    """Yield the CSV text: the header line, then the pair's line for each exported PR (CRLF line ends, RFC 4180 quoting).
 
-    Meant for StreamingHttpResponse: rows are produced as the response is sent.
+    Meant for StreamingHttpResponse: lines are produced as the response is sent.
     """
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_HEADER)
-    for row in iter_pr_export_rows(team=team, filters=filters):
-        yield writer.writerow(row)
+    yield csv_line_writer()(EXPORT_HEADER)
+    yield from iter_pr_export_rows(team=team, filters=filters)

@@ -1,12 +1,15 @@
-"""The CSV export's columns and row formatting, shared by every implementation of the export.
+"""The CSV export's columns, cell formatting and CSV lines: the definition every implementation must match.
 
-Keeping one formatter means legacy and optimized rows can only differ in what
-they read from the database, never in how a value is written.
+Legacy writes its lines with these functions. The optimized twin writes the
+same bytes in SQL (optimized.py) and uses them only for a value shape its SQL
+leaves to Python; the pair's comparisons and tests hold it to these functions.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -33,11 +36,17 @@ EXPORT_HEADER: list[str] = [
 
 # Spreadsheets treat a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What such a cell is prefixed with, so it shows as text.
+FORMULA_ESCAPE = "'"
+# What joins the items of a list cell (AI Tools).
+LIST_SEPARATOR = ", "
+# The position of the AI Tools cell in a row.
+TOOLS_COLUMN = EXPORT_HEADER.index("AI Tools")
 
 
 def neutralise_formula(cell: str) -> str:
     """Prefix a single quote to a cell a spreadsheet would evaluate, so it shows as text."""
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+    return FORMULA_ESCAPE + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
 def format_cell(value: Any) -> str:
@@ -51,8 +60,13 @@ def format_cell(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(item) for item in value)
+        return LIST_SEPARATOR.join(str(item) for item in value)
     return str(value)
+
+
+def tools_value(ai_tools_detected: Any) -> Any:
+    """The AI Tools value a row formats: the stored JSON value, or an empty list for any empty or false one."""
+    return ai_tools_detected or []
 
 
 def format_export_row(*, pr: PullRequest, author_name: str | None) -> list[str]:
@@ -73,10 +87,28 @@ def format_export_row(*, pr: PullRequest, author_name: str | None) -> list[str]:
         pr.review_rounds,
         pr.total_comments,
         pr.is_ai_assisted,
-        pr.ai_tools_detected or [],
+        tools_value(pr.ai_tools_detected),
         pr.jira_key,
         pr.pr_created_at,
         pr.merged_at,
         pr.github_url,
     ]
     return [neutralise_formula(format_cell(value)) for value in values]
+
+
+class _Echo:
+    """A file-like object whose write returns the text, so csv.writer hands back the line it wrote."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_line_writer() -> Callable[[Sequence[str]], str]:
+    """A function from a row of cells to its CSV line: Python's csv.writer with its defaults.
+
+    Comma-separated; a cell holding a comma, a double quote, CR or LF is quoted
+    with its quotes doubled, any other cell (the empty one too) is written as it
+    is; the line ends with CRLF. One writer per export, not shared between threads.
+    """
+    writer = csv.writer(_Echo())
+    return writer.writerow
