@@ -432,24 +432,31 @@ def _reset_peak_rss() -> bool:
 
 
 def export_once(bench: Bench, side: str) -> dict:
-    """Download the whole CSV export through the page, rows consumed one by one as a client reads them."""
+    """Download the whole CSV export through the page, as a client reads it: piece by piece, many lines a piece.
+
+    Rows are the line ends received less the header's (the bench's PR titles hold no line break); they must
+    be the team's PR count.
+    """
     url = f"/app/{bench.team.slug}/prs/export.csv"
+    expected_rows = bench.dataset.counts["PullRequest"]
     gc.collect()
     peak_resettable = _reset_peak_rss()
     base = peak = _rss_kb()
-    chunks = 0
+    line_ends = 0
     with force_side(EXPORT_PAIR, side), measured() as meter:
         response = bench.client.get(url)
         _check_ok(response, url)
-        for _chunk in response.streaming_content:
-            chunks += 1
-            if chunks % RSS_SAMPLE_EVERY == 0:
+        for piece in response.streaming_content:
+            before, line_ends = line_ends, line_ends + piece.count(b"\r\n")
+            if line_ends // RSS_SAMPLE_EVERY != before // RSS_SAMPLE_EVERY:
                 peak = max(peak, _rss_kb())
         # Exhausting streaming_content closed the response; closing it again would fire request_finished,
         # whose close_old_connections drops a connection that is inside a transaction.
     peak = max(peak, _rss_kb(), _rss_kb("VmHWM") if peak_resettable else 0)
     seconds = meter.measurement.wall_ms / 1000
-    rows = chunks - 1  # the header line
+    rows = line_ends - 1  # the header line
+    if rows != expected_rows:
+        raise RuntimeError(f"The {side} export sent {rows} rows for {expected_rows} PRs")
     return {
         "rows": rows,
         "seconds": round(seconds, 3),
