@@ -71,7 +71,7 @@ def review_counts(draw: st.DrawFn) -> list[tuple[str, int]]:
 def test_thresholds_and_ties_agree(reviewers, zone, order):
     """Small review counts and shared names: both sides agree on every workload (exact thresholds) and on the ties.
 
-    Reviews are inserted in a shuffled order, so the database's natural order is not the expected one.
+    Reviews are inserted in a shuffled order.
     """
     with example_savepoint():
         team = TeamFactory(timezone=zone)
