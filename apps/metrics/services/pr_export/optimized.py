@@ -1,38 +1,45 @@
 """PR CSV export lines, optimized twin of legacy.py: PostgreSQL writes the CSV.
 
-One statement per export. The PRs come from the same queryset as legacy's
-(`filter_pull_requests`: same filters, same ORDER BY, compiled by Django), and
-its SELECT list is replaced by the finished CSV line of each PR, built in SQL
-from the PR's columns and its author's name (a LEFT JOIN). Python only passes
-the lines on: it formats nothing, builds no model instance and makes no
-author query. The lines are read from a server-side cursor, CHUNK_SIZE at a
-time, so memory stays flat whatever the size of the export.
+One statement per export (export_statement). Its inner query is legacy's
+queryset itself, `filter_pull_requests` (same filters, same ORDER BY) compiled
+by Django with `sql_with_params()`, selecting each PR's raw values and its
+author's name (a LEFT JOIN). The outer query turns each row into its finished
+CSV line, CRLF included. A subquery with ORDER BY is never flattened, and a
+plain projection over it keeps its order; the lines are built after the sort,
+which so moves the raw values rather than the lines. Python only passes the
+lines on: it formats nothing, builds no model instance, makes no author query.
+They are read from a server-side cursor, CHUNK_SIZE at a time, so memory stays
+flat whatever the size of the export.
 
 The SQL writes exactly what legacy writes (formatting.py's `format_cell`,
 `neutralise_formula` and Python's csv.writer):
 - None is an empty cell; booleans Yes/No; numbers as Python prints them (the
-  two Decimal columns are numeric(10, 2), so their text has two places);
-  datetimes as `isoformat()` in UTC, microseconds only when not zero;
-  AI Tools, a JSON array of strings, joined with ", ";
+  two Decimal columns are numeric(10, 2), so their text has two places, and
+  NaN is "NaN"); datetimes as `isoformat()` in UTC, microseconds only when not
+  zero; AI Tools, a JSON array of strings, joined with ", ";
 - a cell starting with =, +, -, @, tab or CR gets a leading quote, numbers
   included (a number's text starts with "-" exactly when it is negative);
 - QUOTE_MINIMAL quoting: a cell holding a comma, a double quote, CR or LF is
-  quoted with its quotes doubled, any other cell, the empty one too, is not;
-  the line ends with CRLF.
-An AI Tools value of any other JSON shape (numbers or objects in the list, a
-bare string, an object, ...) is left to Python: the statement also returns the
-value's JSON text for that row only, and Python puts format_cell's cell into
-the line (`with_tools_cell`). Every other row is one string from PostgreSQL.
+  quoted with its quotes doubled, any other cell, the empty one too, is not.
+Most rows need neither quotes nor escapes in any text cell: one regular
+expression over the row's text values (plain_row) sends those to a line of
+the values as they are, and the others to the cell-by-cell line (text_cell).
+An AI Tools array of strings that jsonb writes without escapes is joined from
+its jsonb text. Any other AI Tools value (escaped strings, numbers, objects,
+a bare string, ...) is left to Python: the statement also returns the value's
+JSON text for that row only, and `with_tools_cell` puts format_cell's cell into
+the line. Every other row is one string from PostgreSQL, as it is.
 
 Why a server-side cursor and not COPY … TO STDOUT: a sampled stream pair runs
 both sides on the same connection in lockstep, one row each in turn, and
 legacy asks for each author in between. A COPY holds the connection (psycopg
-keeps its lock) until the last row is read, so legacy's next query could not
-run; a cursor's FETCHes leave the connection free between chunks. The cursor's
-DECLARE goes through Django like any query, so it is counted, and as the
-shadow side it runs contained (time budget, read-only). Measured at 200,000
-PRs, COPY of the same statement was no faster (both about 120,000 lines/s):
-PostgreSQL building the lines is the cost, not the transfer.
+keeps its lock) until its last row is read, so legacy's next query would wait
+forever; a cursor's FETCHes leave the connection free between chunks. The
+cursor's DECLARE goes through Django like any query, so it is counted, and as
+the shadow side it runs contained (time budget, read-only). Measured at
+200,000 PRs, COPY of the same statement was no faster (both about 120,000
+lines/s on a loaded 2-core machine): PostgreSQL building the lines is the
+cost, not the transfer.
 """
 
 from __future__ import annotations
@@ -69,24 +76,40 @@ GITHUB_PULL_URL = ("https://github.com/", "/pull/")
 
 
 def sql_text(text: str) -> str:
-    """A PostgreSQL escape-string literal (E'…') for `text`, control characters included."""
+    """A PostgreSQL escape-string literal (E'…') for `text`; control characters written as escapes."""
     if "%" in text:
         # The statement goes through psycopg with %s placeholders.
         raise ValueError(f"not written as an SQL literal here: {text!r}")
-    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    escaped = "".join(
+        "\\" + character if character in "\\'" else f"\\x{ord(character):02x}" if ord(character) < 32 else character
+        for character in text
+    )
     return f"E'{escaped}'"
+
+
+def bracket(characters: str) -> str:
+    """A regular expression bracket matching any of these characters (none of them special inside one)."""
+    if set(characters) & set("]^\\"):
+        raise ValueError(f"not written as a bracket here: {characters!r}")
+    # A "-" is literal last.
+    return "[" + "".join(sorted(set(characters), key=lambda character: character == "-")) + "]"
 
 
 DELIMITER = sql_text(DIALECT.delimiter)
 QUOTE = sql_text(DIALECT.quotechar)
 DOUBLED_QUOTE = sql_text(DIALECT.quotechar * 2)
 LINE_END = sql_text(DIALECT.lineterminator)
-# A regular expression matching a cell that csv.writer's QUOTE_MINIMAL quotes.
-NEEDS_QUOTES = sql_text("[" + DIALECT.delimiter + DIALECT.quotechar + DIALECT.lineterminator + "]")
+# The characters that make csv.writer's QUOTE_MINIMAL quote a cell.
+QUOTED_CHARACTERS = DIALECT.delimiter + DIALECT.quotechar + DIALECT.lineterminator
+# A regular expression matching a cell that needs quotes.
+NEEDS_QUOTES = sql_text(bracket(QUOTED_CHARACTERS))
 FORMULA_START = "(" + ", ".join(sql_text(prefix) for prefix in FORMULA_PREFIXES) + ")"
 ESCAPE = sql_text(FORMULA_ESCAPE)
-# Not a list of strings (numbers, objects or lists in it), or not a list at all: NULL or true (strict mode).
-NOT_ONLY_STRINGS = "'strict $[*] ? (@.type() != \"string\")'"
+# Put before each text value of a row to test them all with one regular expression; a value holding it
+# only ever sends its row to the cell-by-cell path.
+SEPARATOR = "\x01"
+# Matches the joined text values of a row when one of them needs quotes or starts like a formula.
+ROW_NEEDS_CARE = sql_text(bracket(QUOTED_CHARACTERS) + "|" + SEPARATOR + bracket("".join(FORMULA_PREFIXES)))
 
 
 def text_cell(value: str) -> str:
@@ -179,13 +202,33 @@ VALUES: dict[str, Any] = {
 ALIAS = "export_"
 
 
-def line_sql(value: Mapping[str, str]) -> str:
-    """SQL for a PR's whole CSV line from the inner query's columns; the cells in EXPORT_HEADER's order."""
+TEXT_VALUES = ("title", "repo", "author", "state", "jira")
+
+
+def plain_row(value: Mapping[str, str]) -> str:
+    """SQL: whether none of the row's text values needs quotes or a formula escape (most rows).
+
+    Such a row's text cells are its values as they are, and its URL needs no quotes.
+    """
+    joined = " || ".join(f"{sql_text(SEPARATOR)} || COALESCE({value[name]}, '')" for name in TEXT_VALUES)
+    return f"({joined}) !~ {ROW_NEEDS_CARE}"
+
+
+def line_sql(value: Mapping[str, str], *, plain: bool) -> str:
+    """SQL for a PR's whole CSV line from the inner query's columns; the cells in EXPORT_HEADER's order.
+
+    plain: for a row that plain_row() accepts, whose text cells are written unchanged.
+    """
+    start, middle = (sql_text(part) for part in GITHUB_PULL_URL)
+
+    def text(name: str) -> str:
+        return f"COALESCE({value[name]}, '')" if plain else text_cell(value[name])
+
     cells = [
-        text_cell(value["title"]),
-        text_cell(value["repo"]),
-        text_cell(value["author"]),
-        text_cell(value["state"]),
+        text("title"),
+        text("repo"),
+        text("author"),
+        text("state"),
         number_cell(value["cycle"]),
         number_cell(value["review"]),
         number_cell(value["added"]),
@@ -194,10 +237,10 @@ def line_sql(value: Mapping[str, str]) -> str:
         number_cell(value["comments"]),
         boolean_cell(value["ai"]),
         tools_cell(value["tools"]),
-        text_cell(value["jira"]),
+        text("jira"),
         datetime_cell(value["created"]),
         datetime_cell(value["merged"]),
-        url_cell(value["repo"], value["number"]),
+        f"{start} || {value['repo']} || {middle} || {value['number']}::text" if plain else url_cell(value["repo"], value["number"]),
     ]
     return f" || {DELIMITER} || ".join(f"({cell})" for cell in cells) + f" || {LINE_END}"
 
@@ -213,7 +256,8 @@ def export_statement(*, team: Team, filters: PRFilters) -> tuple[str, tuple[Any,
     prs = filter_pull_requests(team=team, filters=filters).values(**{ALIAS + name: value for name, value in VALUES.items()})
     inner, params = prs.query.sql_with_params()
     value = {name: f"pr.{ALIAS}{name}" for name in VALUES}
-    return f"SELECT {line_sql(value)} AS line, {tools_left_to_python(value['tools'])} AS tools FROM ({inner}) AS pr", params
+    line = f"CASE WHEN {plain_row(value)} THEN {line_sql(value, plain=True)} ELSE {line_sql(value, plain=False)} END"
+    return f"SELECT {line} AS line, {tools_left_to_python(value['tools'])} AS tools FROM ({inner}) AS pr", params
 
 
 def with_tools_cell(line: str, tools_json: str) -> str:
