@@ -517,3 +517,26 @@ def test_ai_tools_of_any_json_shape_are_written_as_legacy_writes_them(team, json
     assert [cells_of(line)[0] for line in lines] == ["before", "tools, here", "after"]
     assert [cells_of(line)[11] for line in lines[:2]] == [cell, cell]
     assert cells_of(lines[1])[12] == "'=J"
+
+
+@pytest.mark.django_db
+def test_the_statement_orders_lines_by_the_pr_lists_order_by(team):
+    """The outer query orders by filter_pull_requests' own ORDER BY, translated term by term (not copied by hand);
+    an ordering it cannot translate is refused rather than dropped."""
+    from django.db.models import F
+    from django.db.models.functions import Lower
+
+    from apps.metrics.services.pr_list import filter_pull_requests
+
+    prs = filter_pull_requests(team=team, filters=PRFilters())
+    sql, _params = optimized.export_statement(team=team, filters=PRFilters())
+
+    assert optimized.ordering(prs) == [("merged_at", "DESC NULLS LAST"), ("pr_created_at", "DESC"), ("id", "DESC")]
+    assert sql.endswith(
+        ") AS pr ORDER BY pr.export_order_0 DESC NULLS LAST, pr.export_order_1 DESC, pr.export_order_2 DESC"
+    )
+    assert optimized.ordering(prs.order_by("title", F("state").asc(nulls_first=True))) == [
+        ("title", "ASC"), ("state", "ASC NULLS FIRST"),
+    ]
+    with pytest.raises(ValueError, match="cannot order by"):
+        optimized.ordering(prs.order_by(Lower("title")))

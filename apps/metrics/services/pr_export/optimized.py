@@ -4,9 +4,10 @@ One statement per export (export_statement). Its inner query is legacy's
 queryset itself, `filter_pull_requests` (same filters, same ORDER BY) compiled
 by Django with `sql_with_params()`, selecting each PR's raw values and its
 author's name (a LEFT JOIN). The outer query turns each row into its finished
-CSV line, CRLF included. A subquery with ORDER BY is never flattened, and a
-plain projection over it keeps its order; the lines are built after the sort,
-which so moves the raw values rather than the lines. Python only passes the
+CSV line, CRLF included, and orders them by the inner query's ORDER BY again
+(translated from the queryset, so it cannot drift); PostgreSQL sees the inner
+rows are already in that order and does not sort twice. The lines are built
+after the sort, so the sort moves the raw values rather than the lines. Python only passes the
 lines on: it formats nothing, builds no model instance, makes no author query.
 They are read from a server-side cursor, CHUNK_SIZE at a time, so memory stays
 flat whatever the size of the export.
@@ -51,9 +52,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import F, TextField
+from django.db.models import F, OrderBy, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from apps.metrics.models import PullRequest
 from apps.metrics.services.pr_export.formatting import (
     FORMULA_ESCAPE,
     FORMULA_PREFIXES,
@@ -245,19 +247,31 @@ def line_sql(value: Mapping[str, str], *, plain: bool) -> str:
     return f" || {DELIMITER} || ".join(f"({cell})" for cell in cells) + f" || {LINE_END}"
 
 
-def export_statement(*, team: Team, filters: PRFilters) -> tuple[str, tuple[Any, ...]]:
-    """The export's one statement and its parameters: (line, tools JSON or NULL) per PR, in the PR list's order.
+def ordering(prs: QuerySet[PullRequest]) -> list[tuple[str, str]]:
+    """The queryset's ORDER BY as (field, SQL direction with NULLS) pairs; field names and F() orderings only."""
+    terms = []
+    for item in prs.query.order_by:
+        if isinstance(item, str):
+            terms.append((item.removeprefix("-"), "DESC" if item.startswith("-") else "ASC"))
+        elif isinstance(item, OrderBy) and isinstance(item.expression, F):
+            nulls = " NULLS LAST" if item.nulls_last else " NULLS FIRST" if item.nulls_first else ""
+            terms.append((item.expression.name, ("DESC" if item.descending else "ASC") + nulls))
+        else:
+            raise ValueError(f"The export cannot order by {item!r}")
+    return terms
 
-    The inner query is filter_pull_requests itself (its filters, its ORDER BY), selecting the raw
-    values; the outer one formats them. A subquery with ORDER BY is never flattened into the outer
-    query, and a plain projection over it keeps its order; the lines are built after the sort, so
-    the sort moves the raw values rather than the lines.
-    """
-    prs = filter_pull_requests(team=team, filters=filters).values(**{ALIAS + name: value for name, value in VALUES.items()})
-    inner, params = prs.query.sql_with_params()
+
+def export_statement(*, team: Team, filters: PRFilters) -> tuple[str, tuple[Any, ...]]:
+    """The export's one statement and its parameters: (line, tools JSON or NULL) per PR, in the PR list's order."""
+    prs = filter_pull_requests(team=team, filters=filters)
+    order = ordering(prs)
+    selected = {ALIAS + name: value for name, value in VALUES.items()}
+    selected |= {f"{ALIAS}order_{index}": F(field) for index, (field, _direction) in enumerate(order)}
+    inner, params = prs.values(**selected).query.sql_with_params()
     value = {name: f"pr.{ALIAS}{name}" for name in VALUES}
     line = f"CASE WHEN {plain_row(value)} THEN {line_sql(value, plain=True)} ELSE {line_sql(value, plain=False)} END"
-    return f"SELECT {line} AS line, {tools_left_to_python(value['tools'])} AS tools FROM ({inner}) AS pr", params
+    order_by = ", ".join(f"pr.{ALIAS}order_{index} {direction}" for index, (_field, direction) in enumerate(order))
+    return f"SELECT {line} AS line, {tools_left_to_python(value['tools'])} AS tools FROM ({inner}) AS pr ORDER BY {order_by}", params
 
 
 def with_tools_cell(line: str, tools_json: str) -> str:
