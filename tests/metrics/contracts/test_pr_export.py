@@ -540,3 +540,26 @@ def test_the_statement_orders_lines_by_the_pr_lists_order_by(team):
     ]
     with pytest.raises(ValueError, match="cannot order by"):
         optimized.ordering(prs.order_by(Lower("title")))
+
+
+@pytest.mark.parametrize("served", ["legacy", "optimized"])
+@pytest.mark.django_db(transaction=True)
+def test_a_sampled_export_streamed_in_autocommit_is_judged_the_same_bytes(tricky_team, settings, monkeypatch, served):
+    """A sampled export as a request streams it: autocommit, both sides in lockstep on one connection, legacy
+    asking for authors between the optimized cursor's chunks (a few lines each here). Every line is served, the
+    digests match, nothing is recorded as a mismatch."""
+    from shadow.models import DailyEvidence
+
+    settings.SHADOW_DEFAULT_RATE = 1
+    settings.SHADOW_RAISE_ON_MISMATCH = True
+    settings.SHADOW_TIME_BUDGET_MS = 120_000
+    monkeypatch.setattr(optimized, "CHUNK_SIZE", 3)
+    expected = list(legacy.iter_pr_export_rows(team=tricky_team, filters=PRFilters()))
+
+    with force_side(PAIR, served):
+        lines = list(stream_pr_export_csv(team=tricky_team, filters=PRFilters()))
+
+    assert lines[1:] == expected
+    evidence = DailyEvidence.objects.get(pair_name=PAIR, team=tricky_team)
+    assert (evidence.matches, evidence.mismatches, evidence.errors, evidence.timeouts) == (1, 0, 0, 0)
+    assert ShadowRecord.objects.count() == 0
