@@ -10,7 +10,9 @@ rows are already in that order and does not sort twice. The lines are built
 after the sort, so the sort moves the raw values rather than the lines. Python only passes the
 lines on: it formats nothing, builds no model instance, makes no author query.
 They are read from a server-side cursor, CHUNK_SIZE at a time, so memory stays
-flat whatever the size of the export.
+flat whatever the size of the export. (Outside a transaction Django declares
+the cursor WITH HOLD: PostgreSQL then builds every line before the first
+FETCH and keeps them on its side until the cursor is closed.)
 
 The SQL writes exactly what legacy writes (formatting.py's `format_cell`,
 `neutralise_formula` and Python's csv.writer):
