@@ -31,7 +31,12 @@ def atomically(pair: Pair[Any, Any], call: Callable[[], T]) -> T:
     The deadlock's other party has gone on by then (PostgreSQL aborted this
     side's statement to let it), so the second attempt usually goes through;
     a second deadlock reaches the caller.
+
+    A read pair called outside any transaction runs as it is: a failed read leaves no transaction to
+    clean up, so a BEGIN and a COMMIT per call (two round trips on every dashboard card) would buy nothing.
     """
+    if not pair.writes and connection.get_autocommit():
+        return call()
     try:
         with transaction.atomic():
             return call()
