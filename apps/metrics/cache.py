@@ -26,13 +26,26 @@ with it, so the next read after a committed change misses:
 
 With Redis unreachable, reads miss and writes are dropped (django-redis
 ignores the errors): metrics are computed, never failed.
+
+A page that only reads (the dashboard) reads each team's stamp once for all
+its cards (`one_stamp_per_request`), so a warm page costs one query for the
+cards, whatever their number.
+
+`cached_computation(name)` turns an optimized card computation into its
+cached side: same keyword-only signature, cached per team, arguments, time
+zone and side; the undecorated function stays reachable as `.compute` (what
+shadow comparisons run) and `.peek` reads what would be served.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from django.core.cache import caches
 from django.db import connection
@@ -47,6 +60,13 @@ _STAMP_SQL = (
 )
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Team id -> stamp, while a read-only request holds it (one_stamp_per_request); None outside one.
+_request_stamps: ContextVar[dict[int, str] | None] = ContextVar("metrics_request_stamps", default=None)
+
+
 def metrics_cache():
     return caches["default"]
 
@@ -57,11 +77,31 @@ def team_data_stamp(team_id: int) -> str:
     While this transaction has written the team's rows (not yet committed),
     the mark of its latest such statement follows: "v41.57".
     """
+    held = _request_stamps.get()
+    if held is not None and team_id in held:
+        return held[team_id]
     with connection.cursor() as cursor:
         cursor.execute(_STAMP_SQL, {"team": team_id})
         version, mark = cursor.fetchone()
     stamp = f"v{version or 0}"
-    return stamp if mark is None else f"{stamp}.{mark}"
+    stamp = stamp if mark is None else f"{stamp}.{mark}"
+    if held is not None:
+        held[team_id] = stamp
+    return stamp
+
+
+@contextmanager
+def one_stamp_per_request() -> Iterator[None]:
+    """Within the block, each team's stamp is read once and reused: for requests that write no team rows.
+
+    A page's cards then agree on one data version, and a warm page reads it once. A write inside
+    the block would not move the held stamp, so the block must not write the rows it reads.
+    """
+    token = _request_stamps.set({})
+    try:
+        yield
+    finally:
+        _request_stamps.reset(token)
 
 
 def cached_for_team(team_id: int, key: str, compute: Callable[[], Any], *, ttl: int = METRICS_TTL_SECONDS) -> Any:
@@ -88,3 +128,49 @@ def peek_for_team(team_id: int, key: str) -> tuple[Any, float] | None:
 
 def _stamped_key(team_id: int, key: str) -> str:
     return f"metrics:team:{team_id}:{key}:{team_data_stamp(team_id)}"
+
+
+def _argument_key(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else repr(value)
+
+
+class CachedComputation(Generic[P, R]):
+    """An optimized computation served from the metrics cache; called like the computation itself.
+
+    The key holds the name, the side ("optimized": an entry is only ever read back by the
+    implementation that wrote it), the team's time zone (it moves day bounds) and every keyword
+    argument but the team; cached_for_team scopes it by team and data stamp. Query shape: the
+    stamp (none when the request already holds it), plus the computation's own on a miss.
+    """
+
+    def __init__(self, name: str, compute: Callable[P, R]) -> None:
+        self.name = name
+        self.compute = compute
+        # Arguments go into the key in the signature's order, defaults filled in: "…:2026-11-16:2026-11-22:10".
+        self.signature = inspect.signature(compute)
+        functools.update_wrapper(self, compute)
+
+    def key(self, team: Any, kwargs: dict[str, Any]) -> str:
+        bound = self.signature.bind(team=team, **kwargs)
+        bound.apply_defaults()
+        arguments = ":".join(_argument_key(value) for name, value in bound.arguments.items() if name != "team")
+        return f"{self.name}:optimized:{team.timezone}:{arguments}"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        team = kwargs.pop("team")
+        value: R = cached_for_team(team.pk, self.key(team, kwargs), lambda: self.compute(team=team, **kwargs))
+        return value
+
+    def peek(self, **kwargs: Any) -> tuple[Any, float] | None:
+        """What a call would serve now from the cache, and its age in seconds; computes nothing (None: no entry)."""
+        team = kwargs.pop("team")
+        return peek_for_team(team.pk, self.key(team, kwargs))
+
+
+def cached_computation(name: str) -> Callable[[Callable[P, R]], CachedComputation[P, R]]:
+    """Decorator: the optimized computation below, cached per team and arguments under `name`."""
+
+    def decorate(compute: Callable[P, R]) -> CachedComputation[P, R]:
+        return CachedComputation(name, compute)
+
+    return decorate

@@ -9,6 +9,14 @@ days; Decimals rounded half up to two places; every query filtered by team).
 Each function is self-contained (its own filters, no helpers shared with
 other twins), so one twin can change or be removed with its rollout without
 touching the others.
+
+Every function here is a card's computation, served through the metrics
+cache (`@cached_computation`, apps/metrics/cache.py): per team, arguments,
+time zone and side, under the team's data stamp, which PostgreSQL moves with
+every committed write to the team's rows. A call costs the stamp read (none
+when the request already holds it) plus, on a miss, the query counts given in
+each docstring. `function.compute` is the computation without the cache: what
+shadow comparisons run, so they never pit a cached value against a fresh one.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import datetime as dt
 from django.db.models import Avg, BigIntegerField, Case, Count, DecimalField, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Cast, Collate
 
-from apps.metrics.cache import cached_for_team, peek_for_team
+from apps.metrics.cache import cached_computation
 from apps.metrics.models import (
     SIZE_BUCKETS,
     AIUsageDaily,
@@ -33,6 +41,7 @@ from apps.metrics.services.common import day_range, percent, previous_period, ro
 from apps.teams.models import Team
 
 
+@cached_computation("team_breakdown")
 def get_team_breakdown(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
     """One row per member who authored a PR merged from start_date to end_date (both inclusive, team-local days).
 
@@ -92,6 +101,7 @@ def get_team_breakdown(*, team: Team, start_date: dt.date, end_date: dt.date) ->
     return rows
 
 
+@cached_computation("copilot_by_member")
 def get_copilot_by_member(*, team: Team, start_date: dt.date, end_date: dt.date, limit: int = 10) -> list[dict]:
     """Per-member Copilot usage over days start_date to end_date (both inclusive), top `limit` members.
 
@@ -139,8 +149,9 @@ def get_copilot_by_member(*, team: Team, start_date: dt.date, end_date: dt.date,
 # --- metrics.key_metrics ----------------------------------------------------------
 
 
+@cached_computation("key_metrics")
 def get_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
-    """Key metrics of the range and of the period of the same length just before it, cached per team and range.
+    """Key metrics of the range and of the period of the same length just before it.
 
     Same result as legacy.get_key_metrics_with_previous: {"current": …,
     "previous": …}, each with prs_merged (int, PRs without author included),
@@ -150,37 +161,7 @@ def get_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: 
     team-local days, both ends inclusive; the previous one is
     previous_period(start_date, end_date).
 
-    The result is cached for METRICS_TTL_SECONDS under a key scoped by the
-    team (cached_for_team), the range, the team's time zone (it moves the day
-    bounds) and this side's name, so an entry is only ever read back by the
-    implementation that wrote it. The key also carries the team's data stamp,
-    which PostgreSQL moves with every committed write to the team's rows,
-    whatever wrote them, so the next read after a change misses.
-
-    Query shape: the stamp read, then two queries on a miss (see
-    key_metrics_both_periods): three on a miss, one on a hit.
-    """
-    return cached_for_team(
-        team.pk,
-        _key_metrics_key(team=team, start_date=start_date, end_date=end_date),
-        lambda: key_metrics_both_periods(team=team, start_date=start_date, end_date=end_date),
-    )
-
-
-def peek_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: dt.date) -> tuple[dict, float] | None:
-    """What get_key_metrics_with_previous would serve now from its cache, and its age in seconds; computes nothing.
-
-    One query (the team's data stamp); None when nothing is cached.
-    """
-    return peek_for_team(team.pk, _key_metrics_key(team=team, start_date=start_date, end_date=end_date))
-
-
-def _key_metrics_key(*, team: Team, start_date: dt.date, end_date: dt.date) -> str:
-    return f"key_metrics:optimized:{team.timezone}:{start_date.isoformat()}:{end_date.isoformat()}"
-
-
-def key_metrics_both_periods(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
-    """Both periods from two queries over the union of their ranges, uncached.
+    Both periods come from two queries over the union of their ranges.
 
     One query over the PRs merged in either period: per period, the PR
     count, the mean cycle time and the survey counts, as FILTERed aggregates.
@@ -254,6 +235,7 @@ def key_metrics_both_periods(*, team: Team, start_date: dt.date, end_date: dt.da
 # --- metrics.reviewer_workload ----------------------------------------------------
 
 
+@cached_computation("reviewer_workload")
 def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
     """Reviews given per member, submitted from start_date to end_date (both inclusive, team-local days).
 
@@ -309,6 +291,7 @@ def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date)
 # empty entry.
 
 
+@cached_computation("cycle_time_trend")
 def get_cycle_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
     """Weekly mean cycle time of PRs merged from start_date to end_date (both inclusive, team-local days).
 
@@ -354,6 +337,7 @@ def get_cycle_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date) 
     return trend
 
 
+@cached_computation("review_time_trend")
 def get_review_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
     """Weekly mean review time of PRs merged from start_date to end_date (both inclusive, team-local days).
 
@@ -403,6 +387,7 @@ def get_review_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date)
     return trend
 
 
+@cached_computation("ai_adoption_trend")
 def get_ai_adoption_trend(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
     """Weekly survey-based AI % of PRs merged from start_date to end_date (both inclusive, team-local days).
 
@@ -458,6 +443,7 @@ def get_ai_adoption_trend(*, team: Team, start_date: dt.date, end_date: dt.date)
 # --- metrics.pr_size_distribution -------------------------------------------------
 
 
+@cached_computation("pr_size_distribution")
 def get_pr_size_distribution(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
     """Count of PRs merged from start_date to end_date (both inclusive, team-local days) per size bucket.
 
@@ -493,6 +479,7 @@ def get_pr_size_distribution(*, team: Team, start_date: dt.date, end_date: dt.da
 # --- metrics.copilot_metrics ------------------------------------------------------
 
 
+@cached_computation("copilot_metrics")
 def get_copilot_metrics(*, team: Team, start_date: dt.date, end_date: dt.date) -> dict:
     """Team Copilot totals over usage days start_date to end_date (both inclusive).
 
@@ -525,6 +512,7 @@ def get_copilot_metrics(*, team: Team, start_date: dt.date, end_date: dt.date) -
 # --- metrics.recent_prs -----------------------------------------------------------
 
 
+@cached_computation("recent_prs")
 def get_recent_prs(*, team: Team, start_date: dt.date, end_date: dt.date, limit: int = 10) -> list[dict]:
     """The latest `limit` PRs merged from start_date to end_date (both inclusive, team-local days).
 
