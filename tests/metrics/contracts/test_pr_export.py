@@ -563,3 +563,13 @@ def test_a_sampled_export_streamed_in_autocommit_is_judged_the_same_bytes(tricky
     evidence = DailyEvidence.objects.get(pair_name=PAIR, team=tricky_team)
     assert (evidence.matches, evidence.mismatches, evidence.errors, evidence.timeouts) == (1, 0, 0, 0)
     assert ShadowRecord.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_without_server_side_cursors_the_lines_are_the_same(tricky_team, monkeypatch):
+    """With DISABLE_SERVER_SIDE_CURSORS (e.g. behind a transaction-pooling pgbouncer) the optimized side reads
+    the same statement through a plain cursor, as QuerySet.iterator() would, and writes the same lines."""
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    monkeypatch.setattr(optimized, "CHUNK_SIZE", 4)
+
+    same_lines_on_both_sides(tricky_team)
