@@ -573,3 +573,10 @@ def test_without_server_side_cursors_the_lines_are_the_same(tricky_team, monkeyp
     monkeypatch.setattr(optimized, "CHUNK_SIZE", 4)
 
     same_lines_on_both_sides(tricky_team)
+
+
+def test_the_decimal_columns_hold_two_places():
+    """The SQL writes a Decimal as numeric's text, which has the column's scale: two places, as format_cell's "{:.2f}"
+    writes it. A change of scale must change the SQL too."""
+    fields = [PullRequest._meta.get_field(name) for name in ("cycle_time_hours", "review_time_hours")]
+    assert [(field.get_internal_type(), field.decimal_places) for field in fields] == [("DecimalField", 2)] * 2

@@ -53,7 +53,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 from django.db.models import F, OrderBy, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -137,6 +137,7 @@ def number_cell(value: str) -> str:
 
 
 def boolean_cell(value: str) -> str:
+    """SQL for a boolean cell: format_cell's Yes and No."""
     return f"CASE WHEN {value} THEN {sql_text(format_cell(True))} WHEN NOT {value} THEN {sql_text(format_cell(False))} ELSE '' END"
 
 
@@ -204,8 +205,7 @@ VALUES: dict[str, Any] = {
     "number": F("github_pr_id"),
 }
 ALIAS = "export_"
-
-
+# The values written into text cells (the repository into the URL too): what plain_row tests.
 TEXT_VALUES = ("title", "repo", "author", "state", "jira")
 
 
@@ -292,7 +292,7 @@ def iter_pr_export_rows(*, team: Team, filters: PRFilters) -> Iterator[str]:
     The same bytes as legacy's lines. One query whatever the number of PRs.
     """
     sql, params = export_statement(team=team, filters=filters)
-    database = connections[DEFAULT_DB_ALIAS]
+    database = connections[PullRequest.objects.db]
     # As QuerySet.iterator() decides: a server-side cursor unless the settings turn them off (e.g. behind pgbouncer).
     server_side = database.features.can_use_chunked_reads and not database.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
     with database.chunked_cursor() if server_side else database.cursor() as cursor:
