@@ -20,21 +20,10 @@ from apps.metrics.services import dashboard
 from apps.metrics.services.dashboard import legacy, optimized
 from shadow import pairs as registry
 from tests.factories import PRSurveyFactory, PullRequestFactory, TeamFactory, TeamMemberFactory
+from tests.metrics.contracts.trends import END, START, TICK, WEEK_1, WEEK_2, WEEK_3, at, wednesday_noons
 from tests.support.contracts import PairContract
 
 PAIR = "metrics.ai_adoption_trend"
-UTC = dt.UTC
-START = dt.date(2026, 11, 4)
-END = dt.date(2026, 11, 22)
-WEEK_1 = dt.date(2026, 11, 2)
-WEEK_2 = dt.date(2026, 11, 9)
-WEEK_3 = dt.date(2026, 11, 16)
-TICK = dt.timedelta(microseconds=1)
-
-
-def at(day: int, hour: int = 12, minute: int = 0, second: int = 0, month: int = 11) -> dt.datetime:
-    """A UTC instant in 2026 (November unless told)."""
-    return dt.datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def surveyed_pr(team, *, merged_at, ai: bool | None, author="member", **kwargs):
@@ -51,12 +40,11 @@ def empty_week(monday: dt.date) -> dict:
 
 def one_survey_per_week(team, weeks: int) -> dict:
     """A range of `weeks` whole weeks ending on Sunday 22 November, one surveyed merged PR on each Wednesday."""
-    start = END - dt.timedelta(days=7 * weeks - 1)
+    arguments, noons = wednesday_noons(weeks)
     member = TeamMemberFactory(team=team)
-    for week in range(weeks):
-        wednesday = start + dt.timedelta(days=7 * week + 2)
-        surveyed_pr(team, author=member, merged_at=dt.datetime.combine(wednesday, dt.time(12), tzinfo=UTC), ai=True)
-    return {"start_date": start, "end_date": END}
+    for noon in noons:
+        surveyed_pr(team, author=member, merged_at=noon, ai=True)
+    return arguments
 
 
 class TestAIAdoptionTrendContract(PairContract):

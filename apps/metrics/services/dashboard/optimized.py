@@ -8,7 +8,8 @@ days; Decimals rounded half up to two places; every query filtered by team).
 
 Each function is self-contained (its own filters, no helpers shared with
 other twins), so one twin can change or be removed with its rollout without
-touching the others.
+touching the others; only the three weekly trends share their week
+bucketing (`_by_week`), which a change moves the revision of all three.
 
 Every function here is a card's computation, served through the metrics
 cache (`@cached_computation`, apps/metrics/cache.py): per team, arguments,
@@ -288,7 +289,25 @@ def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date)
 # The twins compute those same bounds in Python (no query), filter the whole range once, and put each row
 # in its week with a CASE over the weeks' ends: the clipped weeks are contiguous and cover exactly
 # [range start, range end), so the first end a row is before is its week. Weeks without rows get legacy's
-# empty entry.
+# empty entry. The three share that bucketing (`_by_week`), and nothing else.
+
+
+def _by_week(team: Team, start_date: dt.date, end_date: dt.date, rows, instant: str, **aggregates) -> tuple[list, dict]:
+    """(the range's Mondays, {week index: aggregates}) for `rows` already filtered to the range, bucketed by the
+    week of their `instant` field; no query when the range touches no week."""
+    _range_start, range_end = day_range(team, start_date, end_date)
+    mondays = weeks_between(start_date, end_date)
+    if not mondays:
+        return [], {}
+    week = Case(
+        *(
+            When(**{f"{instant}__lt": min(week_range(team, monday)[1], range_end)}, then=Value(index))
+            for index, monday in enumerate(mondays)
+        ),
+        output_field=IntegerField(),
+    )
+    grouped = rows.annotate(week=week).values("week").annotate(**aggregates).order_by()
+    return mondays, {group["week"]: group for group in grouped}
 
 
 @cached_computation("cycle_time_trend")
@@ -304,26 +323,12 @@ def get_cycle_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date) 
     of weeks (none when the range touches no week).
     """
     range_start, range_end = day_range(team, start_date, end_date)
-    mondays = weeks_between(start_date, end_date)
-    if not mondays:
-        return []
-    week = Case(
-        *(
-            When(merged_at__lt=min(week_range(team, monday)[1], range_end), then=Value(index))
-            for index, monday in enumerate(mondays)
-        ),
-        output_field=IntegerField(),
+    prs = PullRequest.objects.filter(
+        team=team, state=PullRequest.State.MERGED, merged_at__gte=range_start, merged_at__lt=range_end
     )
-    grouped = {
-        group["week"]: group
-        for group in PullRequest.objects.filter(
-            team=team, state=PullRequest.State.MERGED, merged_at__gte=range_start, merged_at__lt=range_end
-        )
-        .annotate(week=week)
-        .values("week")
-        .annotate(avg=Avg("cycle_time_hours"), prs=Count("id"))
-        .order_by()
-    }
+    mondays, grouped = _by_week(
+        team, start_date, end_date, prs, "merged_at", avg=Avg("cycle_time_hours"), prs=Count("id")
+    )
     trend = []
     for index, monday in enumerate(mondays):
         group = grouped.get(index)
@@ -350,30 +355,16 @@ def get_review_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date)
     of weeks (none when the range touches no week).
     """
     range_start, range_end = day_range(team, start_date, end_date)
-    mondays = weeks_between(start_date, end_date)
-    if not mondays:
-        return []
-    week = Case(
-        *(
-            When(merged_at__lt=min(week_range(team, monday)[1], range_end), then=Value(index))
-            for index, monday in enumerate(mondays)
-        ),
-        output_field=IntegerField(),
+    prs = PullRequest.objects.filter(
+        team=team,
+        state=PullRequest.State.MERGED,
+        merged_at__gte=range_start,
+        merged_at__lt=range_end,
+        review_time_hours__isnull=False,
     )
-    grouped = {
-        group["week"]: group
-        for group in PullRequest.objects.filter(
-            team=team,
-            state=PullRequest.State.MERGED,
-            merged_at__gte=range_start,
-            merged_at__lt=range_end,
-            review_time_hours__isnull=False,
-        )
-        .annotate(week=week)
-        .values("week")
-        .annotate(avg=Avg("review_time_hours"), prs=Count("id"))
-        .order_by()
-    }
+    mondays, grouped = _by_week(
+        team, start_date, end_date, prs, "merged_at", avg=Avg("review_time_hours"), prs=Count("id")
+    )
     trend = []
     for index, monday in enumerate(mondays):
         group = grouped.get(index)
@@ -402,30 +393,17 @@ def get_ai_adoption_trend(*, team: Team, start_date: dt.date, end_date: dt.date)
     are both filtered by team, as legacy filters both.
     """
     range_start, range_end = day_range(team, start_date, end_date)
-    mondays = weeks_between(start_date, end_date)
-    if not mondays:
-        return []
-    week = Case(
-        *(
-            When(pull_request__merged_at__lt=min(week_range(team, monday)[1], range_end), then=Value(index))
-            for index, monday in enumerate(mondays)
-        ),
-        output_field=IntegerField(),
+    surveys = PRSurvey.objects.filter(
+        team=team,
+        pull_request__team=team,
+        pull_request__state=PullRequest.State.MERGED,
+        pull_request__merged_at__gte=range_start,
+        pull_request__merged_at__lt=range_end,
     )
-    grouped = {
-        group["week"]: group
-        for group in PRSurvey.objects.filter(
-            team=team,
-            pull_request__team=team,
-            pull_request__state=PullRequest.State.MERGED,
-            pull_request__merged_at__gte=range_start,
-            pull_request__merged_at__lt=range_end,
-        )
-        .annotate(week=week)
-        .values("week")
-        .annotate(surveys=Count("id"), surveys_ai=Count("id", filter=Q(author_ai_assisted=True)))
-        .order_by()
-    }
+    mondays, grouped = _by_week(
+        team, start_date, end_date, surveys, "pull_request__merged_at",
+        surveys=Count("id"), surveys_ai=Count("id", filter=Q(author_ai_assisted=True)),
+    )
     trend = []
     for index, monday in enumerate(mondays):
         group = grouped.get(index)
