@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
     from apps.teams.models import Team
 
+# The rollout permissions (Flag.Meta), as `user.has_perm` takes them.
+CHANGE_ROLLOUT = "flags.change_rollout"
+FORCE_ROLLOUT = "flags.force_rollout"
+
+
 class Flag(AbstractUserFlag):
     """waffle's flag with per-team switches (WAFFLE_FLAG_MODEL = "flags.Flag").
 
@@ -44,6 +49,12 @@ class Flag(AbstractUserFlag):
         # Plain strings where waffle's are lazy translations (which is all the stubs allow).
         verbose_name = "Flag"  # type: ignore[assignment]
         verbose_name_plural = "Flags"  # type: ignore[assignment]
+        # The operator's rollout permissions live with the flags that enforce them (flags never
+        # knows shadow); shadow's console permissions are on shadow's models (docs/architecture.md).
+        permissions = [
+            ("change_rollout", "Can enable, disable, kill or restore a rollout flag for teams and change sampling rates"),
+            ("force_rollout", "Can force a rollout flag on past the readiness gate"),
+        ]
 
     # --- caching -----------------------------------------------------------------
 

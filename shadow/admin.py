@@ -3,26 +3,28 @@
 The admin is staff-only (Django's admin site sends anyone else to its login
 page). A saved or deleted rate takes effect in this process at once (the
 SamplingRate signals clear the pair's cached rates) and in every other
-within FLAGS_MAX_STALE_SECONDS; each is written to the flags' audit log. ShadowRecords show the unredacted
-differences, which is why they live behind the staff-only admin and console.
+within FLAGS_MAX_STALE_SECONDS; each is written to the flags' audit log. ShadowRecords show their
+differences, errors and call arguments in full only to users with `shadow.view_personal`, as the
+console does; others see them as Sentry gets them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet, Value
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from flags.audit import user_actor
 from shadow import pairs, sampling
 from shadow.evidence import bucket_bound, percentile
-from shadow.models import MS_BUCKETS, QUERY_BUCKETS, DailyEvidence, SamplingRate, ShadowRecord
+from shadow.models import MS_BUCKETS, QUERY_BUCKETS, VIEW_PERSONAL, DailyEvidence, SamplingRate, ShadowRecord
 from tformance.admin import ReadOnlyAdmin
 
 ADMIN_REASON = "changed in the admin"
@@ -132,15 +134,26 @@ class DailyEvidenceAdmin(ReadOnlyAdmin):
 
 @admin.register(ShadowRecord)
 class ShadowRecordAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "pair_name", "team", "outcome", "served", "first_difference", "error"]
+    list_display = ["created_at", "pair_name", "team", "outcome", "served", "first_difference", "error_shown"]
     list_filter = ["pair_name", "outcome", "served"]
     list_select_related = ["team"]
     search_fields = ["pair_name", "team__slug", "error"]
     date_hierarchy = "created_at"
     fields = [
-        "created_at", "pair_name", "team", "outcome", "served", "differences", "error",
-        "call_arguments", "legacy_measurement", "optimized_measurement", "legacy_revision", "optimized_revision",
+        "created_at", "pair_name", "team", "outcome", "served", "differences", "error_shown",
+        "arguments", "legacy_measurement", "optimized_measurement", "legacy_revision", "optimized_revision",
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ShadowRecord]:
+        # Each row carries whether this request may see personal values: display methods get no request,
+        # and the admin instance is shared between requests.
+        personal = request.user.has_perm(VIEW_PERSONAL)
+        records = cast(QuerySet[ShadowRecord], super().get_queryset(request))
+        return records.annotate(show_personal=Value(personal, output_field=BooleanField()))
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        # Searching the full error text would tell who may not see it which values it holds.
+        return list(self.search_fields) if request.user.has_perm(VIEW_PERSONAL) else ["pair_name", "team__slug"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ShadowRecord | None = None) -> list[str]:
         # `fields` above: plain names, no groups.
@@ -148,13 +161,27 @@ class ShadowRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description="First difference")
     def first_difference(self, record: ShadowRecord) -> str:
-        return record.diff[0]["line"] if record.diff else "—"
+        lines = record.differences(personal=personal(record))
+        return lines[0] if lines else "—"
 
-    @admin.display(description="Differences (unredacted)")
+    @admin.display(description="Differences")
     def differences(self, record: ShadowRecord) -> str:
-        if not record.diff:
+        lines = record.differences(personal=personal(record))
+        if not lines:
             return "—"
         return format_html(
-            '<ul class="shadow-diff">{}</ul>',
-            format_html_join("", "<li><code>{}</code></li>", ((line["line"],) for line in record.diff)),
+            '<ul class="shadow-diff">{}</ul>', format_html_join("", "<li><code>{}</code></li>", ((line,) for line in lines))
         )
+
+    @admin.display(description="Error")
+    def error_shown(self, record: ShadowRecord) -> str:
+        return record.error_shown(personal=personal(record))
+
+    @admin.display(description="Call arguments")
+    def arguments(self, record: ShadowRecord) -> str:
+        return json.dumps(record.arguments(personal=personal(record)), default=str, ensure_ascii=False)
+
+
+def personal(record: ShadowRecord) -> bool:
+    """Set by ShadowRecordAdmin.get_queryset; a record from anywhere else shows nothing personal."""
+    return bool(getattr(record, "show_personal", False))

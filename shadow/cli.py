@@ -39,7 +39,7 @@ from shadow.errors import UnknownPairError
 from shadow.evidence import Evidence, evidence_for, evidence_row
 from shadow.judging import compare_isolated
 from shadow.models import SamplingRate
-from shadow.outcome import NONE, Comparison, SideRun
+from shadow.outcome import NONE, Comparison, SideRun, error_kinds
 from shadow.pairs import Pair
 from shadow.reporters import report_comparison
 from shadow.sampling import format_rate
@@ -154,23 +154,6 @@ def describe_evidence(slug: str, item: Evidence) -> str:
 def path_pattern(path: str) -> str:
     """A difference's path with list indices as [*]: the ignore pattern that covers every row."""
     return PATH_TOKEN.sub(lambda match: "[*]" if match.group().strip("[]").isdigit() else match.group(), path)
-
-
-def error_kinds(comparison: Comparison) -> str:
-    """A comparison's failures as Sentry gets them: each failed side's exception type, never its message.
-
-    `optimized: ValueError`, `legacy: timed out`, `comparator: TypeError`: messages may quote personal values.
-    """
-    parts = []
-    for run in comparison.runs():
-        if run.timed_out or run.blocked:
-            parts.append(f"{run.side}: {run.error_text}")
-        elif run.error is not None:
-            parts.append(f"{run.side}: {type(run.error).__name__}")
-    if comparison.comparator_error:
-        # "comparator: TypeError: <message>" or "snapshot: IntegrityError: <message>": the label and the type.
-        parts.append(": ".join(comparison.comparator_error.split(": ", 2)[:2]))
-    return "; ".join(parts)
 
 
 @dataclass

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from shadow import pairs
+from shadow.diff import DEFAULT_PERSONAL_FIELDS, REDACTED, redact_value
+
+# The console's permissions (see DailyEvidence.Meta and ShadowRecord.Meta), as `user.has_perm` takes them.
+VIEW_EVIDENCE = "shadow.view_evidence"
+VIEW_PERSONAL = "shadow.view_personal"
 
 # Histogram bucket upper bounds; the last bucket takes everything above. p50/p95 are read from these.
 MS_BUCKETS: tuple[float, ...] = (
@@ -47,6 +56,13 @@ class DailyEvidence(models.Model):
     """Per pair, team, day and code revisions: what sampled comparisons found, and how both sides performed.
 
     Written by one upsert per sampled call (shadow.reporters.upsert_day).
+
+    Carries the `view_evidence` permission (the console), as ShadowRecord
+    carries `view_personal`: each permission sits on the model whose rows it
+    opens, in the app whose pages check it, so an operator's group reads
+    "shadow | daily evidence | Can see the shadow console …". The rollout
+    permissions (change_rollout, force_rollout) are flags' (flags.models.Flag),
+    since flags enforces them and never knows shadow.
     """
 
     pair_name = models.CharField(max_length=100)
@@ -81,6 +97,7 @@ class DailyEvidence(models.Model):
 
     class Meta:
         verbose_name_plural = "daily evidence"
+        permissions = [("view_evidence", "Can see the shadow console: evidence, flag states and records")]
         constraints = [
             models.UniqueConstraint(
                 fields=["pair_name", "team", "day", "legacy_revision", "optimized_revision"],
@@ -97,7 +114,14 @@ class DailyEvidence(models.Model):
 
 
 class ShadowRecord(models.Model):
-    """One mismatch, error, timeout or inconclusive run, with the full (unredacted) diff. Staff only."""
+    """One mismatch, error, timeout or inconclusive run, with the full (unredacted) diff.
+
+    Each difference is stored twice: `line` in full and `redacted` as Sentry
+    gets it; `error_redacted` is the error without exception messages. Who
+    lacks `view_personal` sees only the redacted forms (differences(),
+    error_shown(), arguments()); rows from before the redacted forms were
+    stored show [redacted] in their place.
+    """
 
     class Outcome(models.TextChoices):
         MISMATCH = "mismatch", "Mismatch"
@@ -110,8 +134,11 @@ class ShadowRecord(models.Model):
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
     served = models.CharField(max_length=10, help_text='"legacy", "optimized", or "none" for on-demand comparisons')
-    diff = models.JSONField(default=list, help_text="Unredacted differences: [{path, line}]")
+    diff = models.JSONField(default=list, help_text="Differences: [{path, line (unredacted), redacted (as Sentry gets it)}]")
     error = models.TextField(blank=True)
+    error_redacted = models.TextField(
+        blank=True, help_text="The error as Sentry gets it: failed sides and exception types, no messages"
+    )
     legacy_measurement = models.JSONField(null=True, blank=True)
     optimized_measurement = models.JSONField(null=True, blank=True)
     call_arguments = models.JSONField(default=dict)
@@ -121,9 +148,30 @@ class ShadowRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("view_personal", "Can see unredacted personal values in shadow differences and arguments")]
 
     def __str__(self) -> str:
         return f"{self.outcome} in {self.pair_name} for team {self.team_id}"
+
+    def differences(self, *, personal: bool) -> list[str]:
+        if personal:
+            return [item["line"] for item in self.diff]
+        return [item.get("redacted") or f"{item.get('path') or '<root>'}: {REDACTED}" for item in self.diff]
+
+    def error_shown(self, *, personal: bool) -> str:
+        if personal or not self.error:
+            return self.error
+        return self.error_redacted or REDACTED
+
+    def arguments(self, *, personal: bool) -> dict[str, Any]:
+        """The call's arguments; without `personal`, the values of personal keys redacted, as `rollout verify` prints them."""
+        if personal:
+            return dict(self.call_arguments)
+        fields = DEFAULT_PERSONAL_FIELDS
+        if self.pair_name in pairs.names():
+            fields = fields | pairs.get(self.pair_name).rules.personal_fields
+        redacted: dict[str, Any] = redact_value(self.call_arguments, fields)
+        return redacted
 
 
 class FailureTally(models.Model):

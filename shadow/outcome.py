@@ -136,6 +136,23 @@ class Comparison:
         return self.legacy, self.optimized
 
 
+def error_kinds(comparison: Comparison) -> str:
+    """A comparison's failures as Sentry gets them: each failed side's exception type, never its message.
+
+    `optimized: ValueError`, `legacy: timed out`, `comparator: TypeError`: messages may quote personal values.
+    """
+    parts = []
+    for run in comparison.runs():
+        if run.timed_out or run.blocked:
+            parts.append(f"{run.side}: {run.error_text}")
+        elif run.error is not None:
+            parts.append(f"{run.side}: {type(run.error).__name__}")
+    if comparison.comparator_error:
+        # "comparator: TypeError: <message>" or "snapshot: IntegrityError: <message>": the label and the type.
+        parts.append(": ".join(comparison.comparator_error.split(": ", 2)[:2]))
+    return "; ".join(parts)
+
+
 # --- streams -------------------------------------------------------------------------
 
 

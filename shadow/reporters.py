@@ -21,7 +21,7 @@ from shadow.diff import ComparisonResult
 from shadow.evidence import DayCounters, bounded_write, gave_up, record_argument_set, upsert_day
 from shadow.gate import count_failure, roll_back_if_needed
 from shadow.models import ShadowRecord
-from shadow.outcome import LEGACY, OPTIMIZED, CacheCheck, Comparison
+from shadow.outcome import LEGACY, OPTIMIZED, CacheCheck, Comparison, error_kinds
 from shadow.pairs import Pair
 
 logger = logging.getLogger(__name__)
@@ -147,10 +147,11 @@ def store_comparison(comparison: Comparison) -> DayCounters:
                 outcome=outcome,
                 served=comparison.served,
                 diff=[
-                    {"path": difference.path, "line": difference.render(redact=False)}
+                    {"path": difference.path, "line": difference.render(redact=False), "redacted": difference.render(redact=True)}
                     for difference in (comparison.result.differences if comparison.result else ())
                 ],
                 error=comparison.error_text,
+                error_redacted=redacted_error(comparison),
                 legacy_measurement=comparison.legacy.measurement.as_dict() if comparison.legacy.measurement else None,
                 optimized_measurement=(
                     comparison.optimized.measurement.as_dict() if comparison.optimized.measurement else None
@@ -166,15 +167,28 @@ def store_comparison(comparison: Comparison) -> DayCounters:
                 outcome=ShadowRecord.Outcome.STALE_CACHE,
                 served=comparison.served,
                 diff=[
-                    {"path": difference.path, "line": "cached vs fresh: " + difference.render(redact=False)}
+                    {
+                        "path": difference.path,
+                        "line": "cached vs fresh: " + difference.render(redact=False),
+                        "redacted": "cached vs fresh: " + difference.render(redact=True),
+                    }
                     for difference in stale.result.differences
                 ],
                 error=stale_cache_text(stale),
+                error_redacted=stale_cache_text(stale),
                 call_arguments=comparison.call_arguments,
                 legacy_revision=comparison.legacy_revision,
                 optimized_revision=comparison.optimized_revision,
             )
     return counters
+
+
+def redacted_error(comparison: Comparison) -> str:
+    """The record's error as Sentry gets it: failed sides and exception types, never messages."""
+    parts = [error_kinds(comparison)]
+    if comparison.answered_with == LEGACY:
+        parts.append("served legacy after mismatch")
+    return "; ".join(part for part in parts if part)
 
 
 def stale_cache_text(check: CacheCheck) -> str:
@@ -195,6 +209,7 @@ def store_serving_error(
             outcome=ShadowRecord.Outcome.ERROR,
             served=OPTIMIZED,
             error=f"optimized (serving, {detail}): {type(error).__name__}: {error}",
+            error_redacted=f"optimized (serving, {detail}): {type(error).__name__}",
             call_arguments=describe_call(kwargs),
             legacy_revision=revisions[LEGACY],
             optimized_revision=revisions[OPTIMIZED],

@@ -1,9 +1,12 @@
 """The staff console at /ops/shadow/: every pair × team with its evidence and flag state, and the latest records.
 
 Access: anonymous users are sent to the login page; logged-in users who are
-not staff get 403 (an operator page at a fixed, well-known address: nothing
-to hide by answering 404). GET only; it changes nothing, so it has no forms.
-The records show unredacted differences, hence staff only.
+not staff, or lack the `shadow.view_evidence` permission, get 403 (an
+operator page at a fixed, well-known address: nothing to hide by answering
+404). GET only; it changes nothing, so it has no forms. The records'
+differences and errors are shown in full only with `shadow.view_personal`;
+without it, as Sentry gets them (personal values and exception messages
+redacted). Superusers hold every permission.
 
 Queries are independent of the number of teams: the teams, one evidence
 query per pair, the flag rows and latest audit entries, the rates, and the
@@ -13,6 +16,7 @@ latest records.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -25,7 +29,7 @@ from apps.teams.models import Team
 from flags.status import flag_statuses
 from shadow import conf, pairs
 from shadow.evidence import evidence_for, evidence_row
-from shadow.models import SamplingRate, ShadowRecord
+from shadow.models import VIEW_EVIDENCE, VIEW_PERSONAL, SamplingRate, ShadowRecord
 from shadow.sampling import format_rate
 
 RECORDS_SHOWN = 50
@@ -38,6 +42,28 @@ class ConsoleRow:
     flag_on: bool
     rate: str
     evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConsoleRecord:
+    """A record as this operator may see it (redacted without view_personal)."""
+
+    created_at: datetime
+    pair_name: str
+    team_slug: str
+    outcome: str
+    served: str
+    optimized_revision: str
+    differences: list[str]
+    error: str
+
+    @classmethod
+    def of(cls, record: ShadowRecord, *, personal: bool) -> ConsoleRecord:
+        return cls(
+            created_at=record.created_at, pair_name=record.pair_name, team_slug=record.team.slug,
+            outcome=record.outcome, served=record.served, optimized_revision=record.optimized_revision,
+            differences=record.differences(personal=personal), error=record.error_shown(personal=personal),
+        )
 
 
 @dataclass(frozen=True)
@@ -90,13 +116,15 @@ def console_pairs(teams: list[Team]) -> list[ConsolePair]:
 @require_GET
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_staff:
-        raise PermissionDenied("The shadow console is for staff only")
+    if not (request.user.is_staff and request.user.has_perm(VIEW_EVIDENCE)):
+        raise PermissionDenied("The shadow console is for staff with the view_evidence permission")
+    personal = request.user.has_perm(VIEW_PERSONAL)
     teams = list(Team.objects.order_by("slug"))
-    records = list(ShadowRecord.objects.select_related("team").order_by("-created_at", "-id")[:RECORDS_SHOWN])
+    records = ShadowRecord.objects.select_related("team").order_by("-created_at", "-id")[:RECORDS_SHOWN]
     context = {
         "pairs": console_pairs(teams),
-        "records": records,
+        "records": [ConsoleRecord.of(record, personal=personal) for record in records],
+        "personal": personal,
         "records_shown": RECORDS_SHOWN,
         "min_comparisons": conf.get("SHADOW_MIN_COMPARISONS"),
         "evidence_days": conf.get("SHADOW_EVIDENCE_DAYS"),

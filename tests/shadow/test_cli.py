@@ -209,7 +209,11 @@ def test_verify_prints_personal_values_redacted(make_pair, gate, team):
         "Personal values and error messages are redacted as in Sentry; --show-personal prints them"
     )
     assert ShadowRecord.objects.get().diff == [
-        {"path": ".title", "line": '.title: "Fix Alice\'s login" != "Fix Bob\'s login"'}
+        {
+            "path": ".title",
+            "line": '.title: "Fix Alice\'s login" != "Fix Bob\'s login"',
+            "redacted": ".title: [redacted] != [redacted]",
+        }
     ]
 
 

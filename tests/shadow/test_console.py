@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from flags import services
@@ -49,7 +50,12 @@ def pairs(make_pair, settings):
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(UserFactory(username="operator", is_staff=True))
+    """A staff operator with both console permissions (tests/shadow/test_console_permissions.py covers the others)."""
+    operator = UserFactory(username="operator", is_staff=True)
+    operator.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="shadow", codename__in=["view_evidence", "view_personal"])
+    )
+    client.force_login(operator)
     return client
 
 
@@ -80,7 +86,7 @@ def test_a_logged_in_member_who_is_not_staff_gets_403(member_client, pairs):
 
 
 def test_staff_see_the_console(staff_client, pairs):
-    """is_staff is enough (no superuser needed): the page renders from the console template on the site's base."""
+    """Staff with the permission (no superuser needed): the page renders from the console template on the site's base."""
     response = staff_client.get(CONSOLE)
 
     assert response.status_code == 200
@@ -169,8 +175,8 @@ def test_without_pairs_the_console_says_so(staff_client):
 def test_the_console_makes_the_same_number_of_queries_for_2_and_7_teams(
     staff_client, pairs, team_count, django_assert_num_queries
 ):
-    """Session, user, teams, records, flag rows, audit entries, rates, and two evidence queries per pair (days,
-    distinct argument sets): 11."""
+    """Session, user, the user's and its groups' permissions, teams, records, flag rows, audit entries, rates,
+    and two evidence queries per pair (days, distinct argument sets): 13."""
     teams = [TeamFactory() for _ in range(team_count)]
     services.enable_for_teams(name=PAIR, teams=teams[:1], actor="system:test-setup", reason="setup", force=True)
     for team in teams:
@@ -179,7 +185,7 @@ def test_the_console_makes_the_same_number_of_queries_for_2_and_7_teams(
         SamplingRateFactory(pair_name=PAIR, team=team)
         ShadowRecordFactory(pair_name=OTHER_PAIR, team=team)
 
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(13):
         response = staff_client.get(CONSOLE)
 
     assert len(response.context["pairs"][1].rows) == team_count

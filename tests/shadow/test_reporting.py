@@ -275,8 +275,9 @@ def test_a_mismatch_stores_a_record_with_the_unredacted_diff(make_pair, sample_e
         PAIR, team.pk, "mismatch", "legacy", ""
     )
     assert record.diff == [
-        {"path": "[0].member_name", "line": "[0].member_name: 'Ada Lovelace' != 'ADA LOVELACE'"},
-        {"path": "[0].prs", "line": "[0].prs: 1 != 2"},
+        {"path": "[0].member_name", "line": "[0].member_name: 'Ada Lovelace' != 'ADA LOVELACE'",
+         "redacted": "[0].member_name: [redacted] != [redacted]"},
+        {"path": "[0].prs", "line": "[0].prs: 1 != 2", "redacted": "[0].prs: 1 != 2"},
     ]
     assert (record.legacy_measurement["queries"], record.optimized_measurement["queries"]) == (1, 1)
     assert record.call_arguments == {"team_id": team.pk}

@@ -271,7 +271,10 @@ def test_the_first_differing_row_is_reported_by_index_redacted_in_sentry_and_in_
     assert rows == ROWS
     record = ShadowRecord.objects.get()
     assert (record.outcome, record.served) == ("mismatch", "legacy")
-    assert record.diff == [{"path": "[row 17][1]", "line": "[row 17][1]: 'Author 17' != 'Mallory Wrong'"}]
+    assert record.diff == [{
+        "path": "[row 17][1]", "line": "[row 17][1]: 'Author 17' != 'Mallory Wrong'",
+        "redacted": "[row 17][1]: [redacted] != [redacted]",
+    }]
     [event] = sentry_events.wait_for_events(1)
     assert event["message"] == "Shadow mismatch in test.pair"
     assert event["contexts"]["shadow"]["diff"] == ["[row 17][1]: [redacted] != [redacted]"]
@@ -296,7 +299,7 @@ def test_a_length_difference_is_reported(make_pair, sample_everything, team, opt
 
     record = ShadowRecord.objects.get()
     assert record.outcome == "mismatch"
-    assert record.diff == [{"path": "#len", "line": line}]
+    assert record.diff == [{"path": "#len", "line": line, "redacted": line}]
 
 
 @pytest.mark.django_db
@@ -515,7 +518,10 @@ def test_compare_consumes_both_streams_and_returns_the_first_difference(make_pai
     assert comparison.legacy.value.sha256 != comparison.optimized.value.sha256
     assert (comparison.legacy.measurement.queries, comparison.optimized.measurement.queries) == (30, 0)
     assert ShadowRecord.objects.get().diff == [
-        {"path": "[row 17][1]", "line": "[row 17][1]: 'Author 17' != 'Mallory Wrong'"}
+        {
+            "path": "[row 17][1]", "line": "[row 17][1]: 'Author 17' != 'Mallory Wrong'",
+            "redacted": "[row 17][1]: [redacted] != [redacted]",
+        }
     ]
 
 
