@@ -51,6 +51,7 @@ from django.core.cache import caches
 from django.db import connection
 
 from apps.metrics.models import TeamDataVersion
+from shadow import CachedEntry, PairCache
 
 METRICS_TTL_SECONDS = 300
 
@@ -161,10 +162,15 @@ class CachedComputation(Generic[P, R]):
         value: R = cached_for_team(team.pk, self.key(team, kwargs), lambda: self.compute(team=team, **kwargs))
         return value
 
-    def peek(self, **kwargs: Any) -> tuple[Any, float] | None:
-        """What a call would serve now from the cache, and its age in seconds; computes nothing (None: no entry)."""
+    def peek(self, **kwargs: Any) -> CachedEntry | None:
+        """What a call would serve now from the cache, with its age; computes nothing (None: no entry)."""
         team = kwargs.pop("team")
-        return peek_for_team(team.pk, self.key(team, kwargs))
+        found = peek_for_team(team.pk, self.key(team, kwargs))
+        return None if found is None else CachedEntry(value=found[0], age_seconds=found[1])
+
+    def pair_cache(self) -> PairCache:
+        """For the pair: comparisons run the computation, the stale-cache check reads what would be served."""
+        return PairCache(compute=self.compute, peek=self.peek)
 
 
 def cached_computation(name: str) -> Callable[[Callable[P, R]], CachedComputation[P, R]]:

@@ -19,7 +19,7 @@ from apps.metrics.services import exploration
 from apps.metrics.services.dashboard import legacy, optimized
 from apps.metrics.services.dashboard.legacy import get_key_metrics
 from apps.teams.models import Team
-from shadow import CachedEntry, EvidenceNeeds, Pair, PairCache, pair
+from shadow import EvidenceNeeds, Pair, pair
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,17 +36,6 @@ def _recent_ranges(team) -> list[dict]:
 DASHBOARD_EVIDENCE = EvidenceNeeds(min_argument_sets=3)
 
 
-def _served_from_cache(side: CachedComputation[..., Any]) -> PairCache:
-    """A card's optimized side answers from the metrics cache: comparisons run its computation, and a sampled
-    call checks the entry the cache would serve against that on its own ("stale cache")."""
-
-    def peek(**kwargs: Any) -> CachedEntry | None:
-        found = side.peek(**kwargs)
-        return None if found is None else CachedEntry(value=found[0], age_seconds=found[1])
-
-    return PairCache(compute=side.compute, peek=peek)
-
-
 def _card(
     name: str,
     *,
@@ -56,10 +45,11 @@ def _card(
     explore: Callable[[Team], list[dict[str, Any]]] = exploration.date_ranges,
 ) -> Pair[P, R]:
     """A dashboard card's pair: verified on the last 7, 30 and 90 days and on ranges generated from the team's
-    data, ready after comparisons over three distinct ranges, its optimized side cached per team and range."""
+    data, ready after comparisons over three distinct ranges, its optimized side cached per team and range
+    (comparisons run the computation; a sampled call checks the served entry on its own, "stale cache")."""
     return pair(
         name, legacy=legacy, optimized=optimized, description=description, explore=explore, examples=_recent_ranges,
-        evidence=DASHBOARD_EVIDENCE, cache=_served_from_cache(optimized),
+        evidence=DASHBOARD_EVIDENCE, cache=optimized.pair_cache(),
     )
 
 

@@ -310,6 +310,18 @@ def _by_week(team: Team, start_date: dt.date, end_date: dt.date, rows, instant: 
     return mondays, {group["week"]: group for group in grouped}
 
 
+def _mean_per_week(mondays: list, grouped: dict) -> list[dict]:
+    """The time trends' entries: each week's rounded mean ("avg") and PR count, legacy's empty entry without rows."""
+    return [
+        {
+            "week_start": monday,
+            "value": round2(grouped[index]["avg"]) if index in grouped else None,
+            "prs": grouped[index]["prs"] if index in grouped else 0,
+        }
+        for index, monday in enumerate(mondays)
+    ]
+
+
 @cached_computation("cycle_time_trend")
 def get_cycle_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
     """Weekly mean cycle time of PRs merged from start_date to end_date (both inclusive, team-local days).
@@ -329,17 +341,7 @@ def get_cycle_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date) 
     mondays, grouped = _by_week(
         team, start_date, end_date, prs, "merged_at", avg=Avg("cycle_time_hours"), prs=Count("id")
     )
-    trend = []
-    for index, monday in enumerate(mondays):
-        group = grouped.get(index)
-        trend.append(
-            {
-                "week_start": monday,
-                "value": round2(group["avg"]) if group else None,
-                "prs": group["prs"] if group else 0,
-            }
-        )
-    return trend
+    return _mean_per_week(mondays, grouped)
 
 
 @cached_computation("review_time_trend")
@@ -365,17 +367,7 @@ def get_review_time_trend(*, team: Team, start_date: dt.date, end_date: dt.date)
     mondays, grouped = _by_week(
         team, start_date, end_date, prs, "merged_at", avg=Avg("review_time_hours"), prs=Count("id")
     )
-    trend = []
-    for index, monday in enumerate(mondays):
-        group = grouped.get(index)
-        trend.append(
-            {
-                "week_start": monday,
-                "value": round2(group["avg"]) if group else None,
-                "prs": group["prs"] if group else 0,
-            }
-        )
-    return trend
+    return _mean_per_week(mondays, grouped)
 
 
 @cached_computation("ai_adoption_trend")
