@@ -21,7 +21,7 @@ from flags import extensions
 from flags.audit import on_off
 from flags.models import Flag, FlagAudit
 from flags.registry import ROLLOUT_FLAGS
-from flags.rules import decide, describe_flag_mode
+from flags.rules import NOT_LISTED, ON_CAUSES, cause, describe_flag_mode
 
 # Shown for "nothing recorded" in text output (JSON uses null).
 BLANK = "—"
@@ -37,6 +37,8 @@ class TeamState:
     by: str | None
     # Columns added by other apps (flags.extensions.register_status_columns), e.g. shadow evidence.
     columns: dict[str, Any] = field(default_factory=dict)
+    # The rule that decides the state (flags.rules.cause): killed, blocked, listed, in percentage, ...
+    cause: str = ""
 
     @property
     def state(self) -> str:
@@ -81,7 +83,7 @@ def flag_statuses(
     every team, mode "listed teams only"), then every unregistered flag row,
     each group by name; `flag_names` narrows that down. Teams: `teams` in the
     given order, default every team by slug. The state follows
-    flags.models.decide, read from the database (not the cache), so it is the
+    flags.rules.cause (and so decide), read from the database (not the cache), so it is the
     truth right after a change. `since`/`by` come from the latest audit entry
     for the flag and that team or for all teams. with_columns: each team's
     `columns` are filled by the registered status-column providers.
@@ -109,12 +111,12 @@ def flag_statuses(
         cells = []
         for team in teams:
             entry = _later(latest.get((name, team.pk)), latest.get((name, None)))
-            on = row is not None and decide(
+            rule = cause(
                 flag_name=name, everyone=everyone, percent=percent,
                 team_id=team.pk, listed=team.pk in listed, blocked=team.pk in blocked,
-            )
+            ) if row is not None else NOT_LISTED
             cells.append(TeamState(
-                slug=team.slug, name=team.name, on=on,
+                slug=team.slug, name=team.name, on=rule in ON_CAUSES, cause=rule,
                 since=entry[0] if entry else None, by=entry[2] if entry else None,
                 columns=columns.get(team.pk, {}),
             ))

@@ -60,6 +60,46 @@ def percentile(histogram: list[int], buckets: Sequence[float], fraction: float) 
     return float("inf")
 
 
+def estimate_percentile(histogram: list[int], buckets: Sequence[float], fraction: float) -> float | None:
+    """The percentile interpolated inside its bucket, assuming samples spread evenly across it.
+
+    Closer than the bucket's upper bound (a p50 of 330 ms no longer reads as 500); the
+    lower bound of the first bucket is 0. None without samples, inf in the last, open bucket.
+    """
+    total = sum(histogram)
+    if not total:
+        return None
+    threshold = fraction * total
+    running = 0
+    for index, count in enumerate(histogram):
+        if count and running + count >= threshold:
+            if index >= len(buckets):
+                return float("inf")
+            lower = buckets[index - 1] if index else 0.0
+            return lower + (buckets[index] - lower) * (threshold - running) / count
+        running += count
+    return float("inf")
+
+
+def short_day(day: dt.date) -> str:
+    """"Nov 28": how an operator reads a recent day."""
+    return f"{day:%b} {day.day}"
+
+
+def on_days(days: Iterable[dt.date], *, shown: int = 3) -> str:
+    """" on Nov 27, Nov 28" for the days something happened (the latest ones when there are many)."""
+    ordered = sorted(set(days))
+    if not ordered:
+        return ""
+    listed = ", ".join(short_day(day) for day in ordered[-shown:])
+    earlier = len(ordered) - shown
+    return f" on {listed}" + (f" and {earlier} earlier {'day' if earlier == 1 else 'days'}" if earlier > 0 else "")
+
+
+def counted(count: int, word: str, words: str) -> str:
+    return f"{count} {word if count == 1 else words}"
+
+
 def bucket_bound(value: float | None, buckets: Sequence[float]) -> Any:
     """A percentile read from a histogram: the upper bound of its bucket; above the last bucket, ">last"."""
     if value is None:
@@ -100,10 +140,40 @@ class Evidence:
     optimized_ms: list[int] = field(default_factory=lambda: [0] * (len(MS_BUCKETS) + 1))
     legacy_queries: list[int] = field(default_factory=lambda: [0] * (len(QUERY_BUCKETS) + 1))
     optimized_queries: list[int] = field(default_factory=lambda: [0] * (len(QUERY_BUCKETS) + 1))
+    # Exact sums over the runs where both sides were measured: means and the speed-up come from these.
+    legacy_ms_total: float = 0.0
+    optimized_ms_total: float = 0.0
+    legacy_queries_total: int = 0
+    optimized_queries_total: int = 0
+    measured_runs: int = 0
+    # The days that had a mismatch, or an error or timeout: the gate names them.
+    mismatch_days: set[dt.date] = field(default_factory=set)
+    error_days: set[dt.date] = field(default_factory=set)
 
     @property
     def comparisons(self) -> int:
         return self.matches + self.mismatches
+
+    @property
+    def mismatch_rate(self) -> float | None:
+        """Mismatches per comparison (0 to 1); None before the first comparison."""
+        return self.mismatches / self.comparisons if self.comparisons else None
+
+    def mean_ms(self, side: str) -> float | None:
+        return getattr(self, f"{side}_ms_total") / self.measured_runs if self.measured_runs else None
+
+    def mean_queries(self, side: str) -> float | None:
+        return getattr(self, f"{side}_queries_total") / self.measured_runs if self.measured_runs else None
+
+    @property
+    def speedup(self) -> float | None:
+        """Legacy's mean time over optimized's, on the same runs; None until both were measured."""
+        legacy, optimized = self.mean_ms(LEGACY), self.mean_ms(OPTIMIZED)
+        return legacy / optimized if legacy is not None and optimized else None
+
+    def estimated_ms(self, side: str, fraction: float) -> float | None:
+        """A latency percentile of one side, interpolated inside its histogram bucket (see estimate_percentile)."""
+        return estimate_percentile(getattr(self, f"{side}_ms"), MS_BUCKETS, fraction)
 
     def p50_ms(self, side: str) -> float | None:
         return percentile(getattr(self, f"{side}_ms"), MS_BUCKETS, 0.5)
@@ -135,9 +205,12 @@ class Evidence:
         if self.argument_sets < self.needs.min_argument_sets:
             found.append(f"{self.argument_sets} of {self.needs.min_argument_sets} distinct argument sets")
         if self.mismatches:
-            found.append(f"{self.mismatches} mismatches")
+            found.append(counted(self.mismatches, "mismatch", "mismatches") + on_days(self.mismatch_days))
         if self.errors or self.timeouts:
-            found.append(f"{self.errors} errors and {self.timeouts} timeouts")
+            found.append(
+                f"{counted(self.errors, 'error', 'errors')} and {counted(self.timeouts, 'timeout', 'timeouts')}"
+                + on_days(self.error_days)
+            )
         return found
 
     @property
@@ -151,6 +224,15 @@ class Evidence:
         self.optimized_ms = add_histograms(self.optimized_ms, row.optimized_ms_histogram)
         self.legacy_queries = add_histograms(self.legacy_queries, row.legacy_queries_histogram)
         self.optimized_queries = add_histograms(self.optimized_queries, row.optimized_queries_histogram)
+        self.legacy_ms_total += row.legacy_ms_total
+        self.optimized_ms_total += row.optimized_ms_total
+        self.legacy_queries_total += row.legacy_queries_total
+        self.optimized_queries_total += row.optimized_queries_total
+        self.measured_runs += row.measured_runs
+        if row.mismatches:
+            self.mismatch_days.add(row.day)
+        if row.errors or row.timeouts:
+            self.error_days.add(row.day)
 
 
 def current_revisions(pair_name: str) -> dict[str, str]:

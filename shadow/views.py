@@ -1,132 +1,242 @@
-"""The staff console at /ops/shadow/: every pair × team with its evidence and flag state, and the latest records.
+"""The operator console at /ops/shadow/: decide and act on a flip, and read why, from one place.
 
-Access: anonymous users are sent to the login page; logged-in users who are
-not staff, or lack the `shadow.view_evidence` permission, get 403 (an
-operator page at a fixed, well-known address: nothing to hide by answering
-404). GET only; it changes nothing, so it has no forms. The records'
-differences and errors are shown in full only with `shadow.view_personal`;
-without it, as Sentry gets them (personal values and exception messages
-redacted). Superusers hold every permission.
+Pages: the overview (every pair × team: state and its cause, readiness and
+its reasons, the evidence in figures), one pair and team (charts over the
+evidence window, the flag's audit history, the latest records, the actions),
+the records (filtered and paged) and one record (both sides labelled, the
+arguments in plain words, the command that replays it).
 
-Queries are independent of the number of teams: the teams, one evidence
-query per pair, the flag rows and latest audit entries, the rates, and the
-latest records.
+Access: anonymous users are sent to the login page; everyone else needs
+is_staff and `shadow.view_evidence`, else 403 (a fixed, well-known
+operator address: nothing to hide by answering 404). Actions are POSTs with
+CSRF behind a confirmation page and need `flags.change_rollout`; forcing
+past the readiness gate also `flags.force_rollout`. Differences, errors and
+arguments are shown in full only with `shadow.view_personal`; without it, as
+Sentry gets them. Superusers hold every permission.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.teams.models import Team
-from flags.status import flag_statuses
-from shadow import conf, pairs
-from shadow.evidence import evidence_for, evidence_row
-from shadow.models import VIEW_EVIDENCE, VIEW_PERSONAL, SamplingRate, ShadowRecord
-from shadow.sampling import format_rate
+from flags.audit import user_actor
+from flags.errors import FlagError, GateRefusedError
+from flags.models import CHANGE_ROLLOUT, FORCE_ROLLOUT, FlagAudit
+from flags.services import reach_note
+from shadow import pairs
+from shadow.actions import ACTIONS, Action, Request, refusals
+from shadow.console import PairRow, daily, day_charts, overview
+from shadow.forms import ActionForm, RecordFilter
+from shadow.models import VIEW_EVIDENCE, VIEW_PERSONAL, ShadowRecord
 
-RECORDS_SHOWN = 50
+RECORDS_PER_PAGE = 25
+TEAM_RECORDS_SHOWN = 10
+HISTORY_SHOWN = 50
+
+View = Callable[..., HttpResponse]
 
 
 @dataclass(frozen=True)
-class ConsoleRow:
-    team_slug: str
-    team_name: str
-    flag_on: bool
-    rate: str
-    evidence: dict[str, Any]
+class RecordLine:
+    """A record in a list, as this operator may see it (redacted without view_personal)."""
 
-
-@dataclass(frozen=True)
-class ConsoleRecord:
-    """A record as this operator may see it (redacted without view_personal)."""
-
-    created_at: datetime
-    pair_name: str
-    team_slug: str
-    outcome: str
-    served: str
-    optimized_revision: str
+    record: ShadowRecord
     differences: list[str]
     error: str
 
-    @classmethod
-    def of(cls, record: ShadowRecord, *, personal: bool) -> ConsoleRecord:
-        return cls(
-            created_at=record.created_at, pair_name=record.pair_name, team_slug=record.team.slug,
-            outcome=record.outcome, served=record.served, optimized_revision=record.optimized_revision,
-            differences=record.differences(personal=personal), error=record.error_shown(personal=personal),
-        )
+
+def record_lines(records: Iterable[ShadowRecord], *, personal: bool) -> list[RecordLine]:
+    return [
+        RecordLine(record=item, differences=item.differences(personal=personal), error=item.error_shown(personal=personal))
+        for item in records
+    ]
 
 
-@dataclass(frozen=True)
-class ConsolePair:
-    name: str
-    description: str
-    flag_mode: str
-    revisions: dict[str, str]
-    rows: list[ConsoleRow]
+def operator_only(view: View) -> View:
+    """Logged in, staff and allowed to see evidence; else the login page or 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (request.user.is_staff and request.user.has_perm(VIEW_EVIDENCE)):
+            raise PermissionDenied("The shadow console is for staff with the view_evidence permission")
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
-def console_pairs(teams: list[Team]) -> list[ConsolePair]:
-    """Every registered pair with one row per team (teams in the given order)."""
-    registered = pairs.all()
-    if not registered:
-        return []
-    names = [pair.name for pair in registered]
-    statuses = {status.name: status for status in flag_statuses(teams=teams, flag_names=names)}
-    rates: dict[str, dict[int | None, Any]] = {}
-    for pair_name, team_id, rate in SamplingRate.objects.filter(pair_name__in=names).values_list(
-        "pair_name", "team_id", "rate"
-    ):
-        rates.setdefault(pair_name, {})[team_id] = rate
-    default_rate = conf.get("SHADOW_DEFAULT_RATE")
-    result = []
-    for pair in registered:
-        evidence = evidence_for(pair.name, [team.pk for team in teams])
-        pair_rates = rates.get(pair.name, {})
-        fallback = pair_rates.get(None, default_rate)
-        status = statuses[pair.name]
-        result.append(ConsolePair(
-            name=pair.name,
-            description=pair.description or (status.description or ""),
-            flag_mode=status.mode,
-            revisions=pair.revisions(),
-            rows=[
-                ConsoleRow(
-                    team_slug=team.slug,
-                    team_name=team.name,
-                    flag_on=cell.on,
-                    rate=format_rate(pair_rates.get(team.pk, fallback)),
-                    evidence=evidence_row(evidence[team.pk]),
-                )
-                for team, cell in zip(teams, status.teams)
-            ],
-        ))
-    return result
+def console_context(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    return {
+        "personal": user.has_perm(VIEW_PERSONAL),
+        "can_change": user.has_perm(CHANGE_ROLLOUT),
+        "can_force": user.has_perm(FORCE_ROLLOUT),
+    }
+
+
+def pair_or_404(name: str) -> str:
+    if name not in pairs.names():
+        raise Http404(f"No pair is registered as {name!r}")
+    return name
+
+
+def one_pair(name: str, team: Team) -> PairRow:
+    return overview([team], pair_names=[pair_or_404(name)])[0]
 
 
 @require_GET
-@login_required
+@operator_only
 def console(request: HttpRequest) -> HttpResponse:
-    if not (request.user.is_staff and request.user.has_perm(VIEW_EVIDENCE)):
-        raise PermissionDenied("The shadow console is for staff with the view_evidence permission")
-    personal = request.user.has_perm(VIEW_PERSONAL)
     teams = list(Team.objects.order_by("slug"))
-    records = ShadowRecord.objects.select_related("team").order_by("-created_at", "-id")[:RECORDS_SHOWN]
-    context = {
-        "pairs": console_pairs(teams),
-        "records": [ConsoleRecord.of(record, personal=personal) for record in records],
-        "personal": personal,
-        "records_shown": RECORDS_SHOWN,
-        "min_comparisons": conf.get("SHADOW_MIN_COMPARISONS"),
-        "evidence_days": conf.get("SHADOW_EVIDENCE_DAYS"),
-    }
-    return render(request, "shadow/console.html", context)
+    context = console_context(request)
+    latest = ShadowRecord.objects.select_related("team")[:TEAM_RECORDS_SHOWN]
+    return render(request, "shadow/console.html", {
+        **context,
+        "here": "overview",
+        "pairs": overview(teams),
+        "records": record_lines(latest, personal=context["personal"]),
+        "records_shown": TEAM_RECORDS_SHOWN,
+    })
+
+
+@require_GET
+@operator_only
+def pair_team(request: HttpRequest, pair_name: str, team_slug: str) -> HttpResponse:
+    team = get_object_or_404(Team, slug=team_slug)
+    pair = one_pair(pair_name, team)
+    days = daily(pair.name, team, days=pair.window_days)
+    history = (
+        FlagAudit.objects.filter(flag_name=pair.name)
+        .filter(Q(team_id=team.pk) | Q(team_id__isnull=True))
+        .order_by("-created_at", "-id")[:HISTORY_SHOWN]
+    )
+    context = console_context(request)
+    latest = ShadowRecord.objects.filter(pair_name=pair.name, team=team).select_related("team")[:TEAM_RECORDS_SHOWN]
+    return render(request, "shadow/pair_team.html", {
+        **context,
+        "pair": pair,
+        "row": pair.teams[0],
+        "team": team,
+        "days": days,
+        "charts": day_charts(days),
+        "history": history,
+        "history_shown": HISTORY_SHOWN,
+        "records": record_lines(latest, personal=context["personal"]),
+        "records_shown": TEAM_RECORDS_SHOWN,
+        "actions": ACTIONS,
+    })
+
+
+@require_GET
+@operator_only
+def records(request: HttpRequest) -> HttpResponse:
+    context = {**console_context(request), "here": "records"}
+    filters = RecordFilter(request.GET or None)
+    if request.GET and not filters.is_valid():
+        # A bad filter is answered, never silently dropped: showing everything would mislead.
+        return render(request, "shadow/records.html", {**context, "filters": filters}, status=400)
+    queryset = ShadowRecord.objects.select_related("team")
+    if filters.is_bound:
+        queryset = filters.apply(queryset)
+    page = Paginator(queryset, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "shadow/records.html", {
+        **context, "filters": filters, "page": page, "query": query.urlencode(),
+        "records": record_lines(page.object_list, personal=context["personal"]),
+    })
+
+
+@require_GET
+@operator_only
+def record(request: HttpRequest, record_id: int) -> HttpResponse:
+    item = get_object_or_404(ShadowRecord.objects.select_related("team"), pk=record_id)
+    context = console_context(request)
+    personal = context["personal"]
+    return render(request, "shadow/record.html", {
+        **context,
+        "record": item,
+        "labels": item.side_labels,
+        "rows": item.difference_rows(personal=personal),
+        "arguments": item.arguments_text(personal=personal),
+        "error": item.error_shown(personal=personal),
+        "replay": item.replay_command(),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@operator_only
+def act(request: HttpRequest, pair_name: str, action_name: str, team_slug: str | None = None) -> HttpResponse:
+    """An action's confirmation page (GET) and the action itself (POST)."""
+    action = ACTIONS.get(action_name)
+    if action is None or action.for_team != (team_slug is not None):
+        raise Http404(f"No action {action_name!r} here")
+    team = get_object_or_404(Team, slug=team_slug) if team_slug is not None else None
+    pair_or_404(pair_name)
+    if not request.user.has_perm(CHANGE_ROLLOUT):
+        raise PermissionDenied("Changing a rollout needs the change_rollout permission")
+    form = ActionForm(request.POST or None, needs_rate=action.name == "rate")
+    if not action.guarded:
+        del form.fields["force"]
+    if request.method == "POST":
+        if request.POST.get("force") and not request.user.has_perm(FORCE_ROLLOUT):
+            raise PermissionDenied("Forcing past the readiness gate needs the force_rollout permission")
+        if form.is_valid():
+            outcome = perform(request, action, pair_name=pair_name, team=team, form=form)
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            form.add_error(None, outcome)
+        return confirmation(request, action, pair_name=pair_name, team=team, form=form, status=400)
+    return confirmation(request, action, pair_name=pair_name, team=team, form=form)
+
+
+def perform(request: HttpRequest, action: Action, *, pair_name: str, team: Team | None, form: ActionForm) -> HttpResponse | str:
+    """Run the action; a redirect to where its effect shows, or the error to put on the form."""
+    data = form.cleaned_data
+    try:
+        message = action.perform(Request(
+            pair=pair_name, team=team, actor=user_actor(request.user), reason=data["reason"],
+            force=data.get("force", False), rate=data.get("rate"),
+        ))
+    except GateRefusedError as refused:
+        return confirmation(request, action, pair_name=pair_name, team=team, form=form, status=409, refused=refused.problems)
+    except (FlagError, ValueError) as error:
+        return str(error)
+    messages.success(request, f"{message} {reach_note()}")
+    if team is not None:
+        target = reverse("shadow:pair_team", kwargs={"pair_name": pair_name, "team_slug": team.slug})
+    else:
+        target = reverse("shadow:console") + f"#pair-{pair_name.replace('.', '-')}"
+    # 303: the browser follows with a GET, so a reload does not repeat the action.
+    return HttpResponseRedirect(target, status=303)
+
+
+def confirmation(
+    request: HttpRequest, action: Action, *, pair_name: str, team: Team | None, form: ActionForm, status: int = 200,
+    refused: list[str] | None = None,
+) -> HttpResponse:
+    return render(request, "shadow/confirm.html", {
+        **console_context(request),
+        "action": action,
+        "pair_name": pair_name,
+        "team": team,
+        "form": form,
+        "explanation": action.explain(pair_name, team),
+        # What the gate says now (GET), or what it said to this very POST.
+        "refusals": refused if refused is not None else refusals(action, pair=pair_name, team=team),
+        "refused": refused is not None,
+    }, status=status)

@@ -93,8 +93,8 @@ def test_staff_see_the_console(staff_client, pairs):
     assert [template.name for template in response.templates][:2] == ["shadow/console.html", "base.html"]
 
 
-def test_the_console_changes_nothing_so_it_answers_get_only(staff_client, pairs):
-    """POST is not allowed (405): there is no form on the page."""
+def test_the_overview_changes_nothing_so_it_answers_get_only(staff_client, pairs):
+    """POST to the overview is not allowed (405): actions have their own addresses."""
     assert staff_client.post(CONSOLE).status_code == 405
 
 
@@ -102,7 +102,7 @@ def test_the_console_changes_nothing_so_it_answers_get_only(staff_client, pairs)
 
 
 def test_each_pair_lists_every_team_with_evidence_rate_and_flag_state(staff_client, pairs, team, other_team):
-    """One row per pair × team: flag on/off, rate, counts, p50 ms and queries legacy → optimized, ready.
+    """One row per pair × team: state and cause, rate, counts, p50/p95 per side with units, queries, speed-up, readiness.
 
     A pair without a description of its own shows its rollout flag's.
     """
@@ -113,6 +113,8 @@ def test_each_pair_lists_every_team_with_evidence_rate_and_flag_state(staff_clie
         legacy_ms_histogram=one_bucket(MS_BUCKETS, 50, 5), optimized_ms_histogram=one_bucket(MS_BUCKETS, 5, 5),
         legacy_queries_histogram=one_bucket(QUERY_BUCKETS, 20, 5),
         optimized_queries_histogram=one_bucket(QUERY_BUCKETS, 3, 5),
+        legacy_ms_total=200.0, optimized_ms_total=20.0, legacy_queries_total=100, optimized_queries_total=15,
+        measured_runs=5,
     )
     DailyEvidenceFactory(pair_name=PAIR, team=other_team, runs=6, matches=6)
 
@@ -121,24 +123,31 @@ def test_each_pair_lists_every_team_with_evidence_rate_and_flag_state(staff_clie
     [first, second] = response.context["pairs"]
     assert (first.name, first.description, first.flag_mode) == (OTHER_PAIR, "Test-only pair", "listed teams only")
     assert (second.name, second.description) == (PAIR, "Test pair: counts")
-    assert [(row.team_slug, row.flag_on, row.rate, row.evidence) for row in second.rows] == [
-        ("acme", False, "0.25", {
-            "comparisons": 5, "mismatches": 1, "errors": 1, "timeouts": 1, "inconclusive": 0, "stale_cache": 0, "argument_sets": 0,
-            "p50_ms": {"legacy": 50, "optimized": 5}, "p50_queries": {"legacy": 20, "optimized": 3},
-            "revision": second.revisions, "ready": False,
-        }),
-        ("globex", True, "0.01", {
-            "comparisons": 6, "mismatches": 0, "errors": 0, "timeouts": 0, "inconclusive": 0, "stale_cache": 0, "argument_sets": 0,
-            "p50_ms": None, "p50_queries": None, "revision": second.revisions, "ready": True,
-        }),
+    acme, globex = second.teams
+    assert (acme.team.slug, acme.on, acme.state, acme.rate, acme.ready) == ("acme", False, "off", "0.25", False)
+    assert (globex.team.slug, globex.on, globex.state, globex.rate, globex.ready) == ("globex", True, "listed", "0.01", True)
+    assert (globex.change.actor, globex.change.reason) == ("system:test-setup", "FORCED past readiness gate (globex: 0 of 5 "
+                                                           "comparisons in the last 7 days): setup")
+    today = acme.evidence.mismatch_days.copy().pop()
+    assert acme.reasons == [
+        f"1 mismatch on {today:%b} {today.day}", f"1 error and 1 timeout on {today:%b} {today.day}",
     ]
+    assert (acme.evidence.comparisons, acme.evidence.mismatch_rate) == (5, 0.2)
+    # Five samples in the (30, 50] bucket: p50 halfway, p95 near the top; the mean time and queries are exact.
+    assert (acme.legacy.p50_ms, acme.legacy.p95_ms, acme.legacy.queries) == (40.0, 49.0, 20.0)
+    assert (acme.optimized.p50_ms, acme.optimized.queries) == (4.0, 3.0)
+    assert acme.evidence.speedup == 10.0
     page = response.content.decode()
     # The code the evidence is for, per pair.
     assert f"optimized <code>{second.revisions['optimized']}</code>" in page
-    assert '<td class="num">50 → 5</td>' in page
-    assert '<td class="num">20 → 3</td>' in page
+    assert "<b>L</b> 40 ms / 49 ms" in page
+    assert "<b>O</b> 4 ms / 4.9 ms" in page
+    assert '<td data-label="Queries per call" class="num">20 → 3</td>' in page
+    assert '<td data-label="Mismatch rate" class="num">20.0 %</td>' in page
+    assert '<td data-label="Speed-up" class="num">10×</td>' in page
     assert '<span class="pill high">not ready</span>' in page
     assert '<span class="pill yes">ready</span>' in page
+    assert f"<li>1 mismatch on {today:%b} {today.day}</li>" in page
 
 
 def test_the_latest_records_are_shown_unredacted_newest_first(staff_client, pairs, team):
@@ -148,7 +157,7 @@ def test_the_latest_records_are_shown_unredacted_newest_first(staff_client, pair
 
     response = staff_client.get(CONSOLE)
 
-    assert [(record.pair_name, record.outcome) for record in response.context["records"]] == [
+    assert [(item.record.pair_name, item.record.outcome) for item in response.context["records"]] == [
         (OTHER_PAIR, "error"), (PAIR, "mismatch"),
     ]
     page = response.content.decode()
@@ -156,11 +165,14 @@ def test_the_latest_records_are_shown_unredacted_newest_first(staff_client, pair
     assert "<code>optimized: ValueError: boom</code>" in page
 
 
-def test_only_the_newest_fifty_records_are_shown(staff_client, pairs, team):
-    """With 52 records, the page lists 50."""
-    ShadowRecordFactory.create_batch(52, pair_name=PAIR, team=team)
+def test_only_the_newest_ten_records_are_shown(staff_client, pairs, team):
+    """With 12 records, the overview lists 10 and links to the records page for the rest."""
+    ShadowRecordFactory.create_batch(12, pair_name=PAIR, team=team)
 
-    assert len(staff_client.get(CONSOLE).context["records"]) == 50
+    response = staff_client.get(CONSOLE)
+
+    assert len(response.context["records"]) == 10
+    assert '<a href="/ops/shadow/records/">all records</a>' in response.content.decode()
 
 
 def test_without_pairs_the_console_says_so(staff_client):
@@ -175,8 +187,8 @@ def test_without_pairs_the_console_says_so(staff_client):
 def test_the_console_makes_the_same_number_of_queries_for_2_and_7_teams(
     staff_client, pairs, team_count, django_assert_num_queries
 ):
-    """Session, user, the user's and its groups' permissions, teams, records, flag rows, audit entries, rates,
-    and two evidence queries per pair (days, distinct argument sets): 13."""
+    """Session, user, the user's and its groups' permissions, teams, records, flag rows, latest audit entries,
+    last state changes, rates, and two evidence queries per pair (days, distinct argument sets): 14."""
     teams = [TeamFactory() for _ in range(team_count)]
     services.enable_for_teams(name=PAIR, teams=teams[:1], actor="system:test-setup", reason="setup", force=True)
     for team in teams:
@@ -185,7 +197,7 @@ def test_the_console_makes_the_same_number_of_queries_for_2_and_7_teams(
         SamplingRateFactory(pair_name=PAIR, team=team)
         ShadowRecordFactory(pair_name=OTHER_PAIR, team=team)
 
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = staff_client.get(CONSOLE)
 
-    assert len(response.context["pairs"][1].rows) == team_count
+    assert len(response.context["pairs"][1].teams) == team_count

@@ -26,6 +26,12 @@ from tests.support.commands import rollout, rollout_error
 
 pytestmark = pytest.mark.django_db
 
+
+def today() -> str:
+    """How the gate names today's date in its reasons ("Dec 2")."""
+    day = timezone.now().date()
+    return f"{day:%b} {day.day}"
+
 PAIR = "test.pair"
 ACTOR = f"cli:{getpass.getuser()}"
 SETUP = "system:test-setup"
@@ -103,7 +109,7 @@ def test_enable_is_refused_for_one_mismatch_among_plenty_of_matches(pair, team):
     error = rollout_error("enable", PAIR, "--team", "acme")
 
     assert error.returncode == 1
-    assert "  acme: 1 mismatches\n" in str(error)
+    assert f"  acme: 1 mismatch on {today()}\n" in str(error)
     assert flags.is_enabled(PAIR, team=team) is False
 
 
@@ -115,7 +121,7 @@ def test_enable_is_refused_for_one_error(pair, team):
     error = rollout_error("enable", PAIR, "--team", "acme")
 
     assert error.returncode == 1
-    assert "  acme: 1 errors and 0 timeouts\n" in str(error)
+    assert f"  acme: 1 error and 0 timeouts on {today()}\n" in str(error)
     assert flags.is_enabled(PAIR, team=team) is False
 
 
@@ -160,7 +166,7 @@ def test_timeouts_count_against_readiness(pair, team):
 
     error = rollout_error("enable", PAIR, "--team", "acme")
 
-    assert "  acme: 0 errors and 1 timeouts\n" in str(error)
+    assert f"  acme: 0 errors and 1 timeout on {today()}\n" in str(error)
 
 
 def test_force_with_a_reason_goes_past_the_gate_and_is_audited_as_forced(pair, team):
@@ -220,7 +226,7 @@ def test_the_service_raises_gate_refused_with_the_problems(pair, team):
     with pytest.raises(GateRefusedError) as caught:
         services.enable_for_teams(name=PAIR, teams=[team], actor=SETUP)
 
-    assert caught.value.problems == ["acme: 1 of 5 comparisons in the last 7 days, 1 mismatches"]
+    assert caught.value.problems == [f"acme: 1 of 5 comparisons in the last 7 days, 1 mismatch on {today()}"]
     assert team_entries() == []
 
 
@@ -430,7 +436,7 @@ def test_after_a_rollback_the_gate_refuses_to_enable_again(
     error = rollout_error("enable", PAIR, "--team", "acme")
 
     assert error.returncode == 1
-    assert "  acme: 3 mismatches\n" in str(error)
+    assert f"  acme: 3 mismatches on {today()}\n" in str(error)
 
 
 def test_a_team_that_no_longer_exists_is_not_rolled_back(make_pair, team):
