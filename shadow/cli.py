@@ -34,7 +34,7 @@ from flags.services import reach_note, resolve_teams
 from flags.status import format_table, format_time
 from shadow import conf, pairs, sampling
 from shadow.codec import arguments_hash
-from shadow.diff import DEFAULT_PERSONAL_FIELDS, REDACTED, normalise, render_value
+from shadow.diff import DEFAULT_PERSONAL_FIELDS, describe_arguments, plural
 from shadow.errors import UnknownPairError
 from shadow.evidence import Evidence, evidence_for, evidence_row
 from shadow.judging import compare_isolated
@@ -107,32 +107,6 @@ def pair_argument(parser: CommandParser) -> None:
 
 
 # --- rendering ----------------------------------------------------------------------------
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
-
-
-def format_argument(name: str, value: Any, personal_fields: frozenset[str] | None) -> str:
-    """One argument's value; with `personal_fields`, personal values redacted (the key itself, or keys inside it)."""
-    if personal_fields is not None and name in personal_fields:
-        return REDACTED
-    if value is None or isinstance(value, (str, int, Decimal)):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    # Lists, dicts and dataclasses (Copilot records, filters) as plain data, cut to about 200 characters.
-    text = render_value(normalise(value), personal_fields=personal_fields)
-    if isinstance(value, (list, tuple, set, frozenset)):
-        text += f" ({plural(len(value), 'item')})"
-    return text
-
-
-def describe_arguments(kwargs: dict[str, Any], personal_fields: frozenset[str] | None = None) -> str:
-    """`start_date=2024-05-01, records=[{'login': [redacted], …}] (40 items)`; None: nothing redacted."""
-    return ", ".join(
-        f"{key}={format_argument(key, value, personal_fields)}" for key, value in kwargs.items()
-    ) or "(no arguments)"
 
 
 def describe_side(run: SideRun) -> str:

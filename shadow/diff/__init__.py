@@ -64,7 +64,8 @@ Read them in this order; each imports only the ones above it (no cycles):
 - `canonical`: `normalise`, `canonical_key` and `MISSING`, the value domain of a comparison.
 - `paths`: paths and path patterns: `render_path`, the cached pattern compiler and its matcher.
 - `rules`: `CompareRules`, `IgnoreRule` and `DEFAULT_PERSONAL_FIELDS` (imports `paths`).
-- `render`: `render_value`, `redact_value` and `REDACTED` (imports `canonical`, `rules`).
+- `render`: `render_value`, `redact_value`, `REDACTED`, and `describe_arguments` for call arguments
+  (imports `canonical`, `rules`).
 - `results`: `Difference` and `ComparisonResult` (imports `render`, `rules`).
 - `walk`: `compare()` and the walker behind it (imports all of the above).
 
@@ -75,7 +76,7 @@ from __future__ import annotations
 
 from shadow.diff.canonical import MISSING, canonical_key, normalise
 from shadow.diff.paths import render_path
-from shadow.diff.render import REDACTED, redact_value, render_value
+from shadow.diff.render import REDACTED, describe_arguments, format_argument, plural, redact_value, render_value
 from shadow.diff.results import ComparisonResult, Difference
 from shadow.diff.rules import DEFAULT_PERSONAL_FIELDS, CompareRules, IgnoreRule
 from shadow.diff.walk import compare
@@ -90,7 +91,10 @@ __all__ = [
     "IgnoreRule",
     "canonical_key",
     "compare",
+    "describe_arguments",
+    "format_argument",
     "normalise",
+    "plural",
     "redact_value",
     "render_path",
     "render_value",

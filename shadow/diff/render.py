@@ -1,8 +1,9 @@
 """Normalised values as text, and personal data hidden. `render_value` gives bounded, readable
 text for a value, optionally with the values of personal keys inside it redacted; `redact_value`
 gives a normalised copy with those values replaced by `REDACTED`; `_redacted_side` is what
-`Difference.render` shows for a personal difference. Imports `normalise` and `MISSING` from
-`canonical` and `DEFAULT_PERSONAL_FIELDS` from `rules`.
+`Difference.render` shows for a personal difference. `describe_arguments` gives a call's keyword
+arguments in plain words (`rollout verify`, the records), `plural` counts with a noun. Imports
+`normalise` and `MISSING` from `canonical` and `DEFAULT_PERSONAL_FIELDS` from `rules`.
 """
 
 from __future__ import annotations
@@ -88,3 +89,30 @@ def _render_chunks(value: Any, personal_fields: frozenset[str] | None) -> Iterat
         yield str(value)
     else:
         yield repr(value)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 run`, `3 runs`; `words` for irregular plurals (`2 queries`)."""
+    return f"{count} {word}" if count == 1 else f"{count} {words or word + 's'}"
+
+
+def format_argument(name: str, value: Any, personal_fields: frozenset[str] | None) -> str:
+    """One argument's value; with `personal_fields`, personal values redacted (the key itself, or keys inside it)."""
+    if personal_fields is not None and name in personal_fields:
+        return REDACTED
+    if value is None or isinstance(value, (str, int, Decimal)):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    # Lists, dicts and dataclasses (Copilot records, filters) as plain data, cut to about 200 characters.
+    text = render_value(normalise(value), personal_fields=personal_fields)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        text += f" ({plural(len(value), 'item')})"
+    return text
+
+
+def describe_arguments(kwargs: dict[str, Any], personal_fields: frozenset[str] | None = None) -> str:
+    """`start_date=2024-05-01, records=[{'login': [redacted], …}] (40 items)`; None: nothing redacted."""
+    return ", ".join(
+        f"{key}={format_argument(key, value, personal_fields)}" for key, value in kwargs.items()
+    ) or "(no arguments)"

@@ -25,14 +25,20 @@ class Difference:
     # Which keys render_value redacts inside container values; set by compare() from the rules.
     personal_fields: frozenset[str] = field(default=DEFAULT_PERSONAL_FIELDS, repr=False, compare=False)
 
+    def sides(self, *, redact: bool) -> tuple[str, str]:
+        """The legacy and the optimized value as text, each on its own (`12.50`, `12.51`).
+
+        With `redact`, both are [redacted] for a personal difference (a missing side stays
+        <missing>), else the values of personal keys inside them are.
+        """
+        if redact and self.personal:
+            return _redacted_side(self.legacy), _redacted_side(self.optimized)
+        fields = self.personal_fields if redact else None
+        return render_value(self.legacy, personal_fields=fields), render_value(self.optimized, personal_fields=fields)
+
     def render(self, *, redact: bool) -> str:
         """`[3].avg_cycle_time: 12.50 != 12.51`; ignored ones end with `  (ignored: <reason>)`."""
-        if redact and self.personal:
-            legacy, optimized = _redacted_side(self.legacy), _redacted_side(self.optimized)
-        else:
-            fields = self.personal_fields if redact else None
-            legacy = render_value(self.legacy, personal_fields=fields)
-            optimized = render_value(self.optimized, personal_fields=fields)
+        legacy, optimized = self.sides(redact=redact)
         text = f"{self.path or '<root>'}: {legacy} != {optimized}"
         if self.ignored_because:
             text += f"  (ignored: {self.ignored_because})"
