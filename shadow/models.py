@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import shlex
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
@@ -7,12 +10,15 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from shadow import pairs
-from shadow.diff import DEFAULT_PERSONAL_FIELDS, REDACTED, redact_value
+from shadow import codec, pairs
+from shadow.diff import DEFAULT_PERSONAL_FIELDS, REDACTED, describe_arguments, redact_value
+from shadow.errors import ShadowError
 
 # The console's permissions (see DailyEvidence.Meta and ShadowRecord.Meta), as `user.has_perm` takes them.
 VIEW_EVIDENCE = "shadow.view_evidence"
 VIEW_PERSONAL = "shadow.view_personal"
+# The key under which shadow.codec.describe_call stores the call's team (by id) among a record's arguments.
+TEAM_ID = "team_id"
 
 # Histogram bucket upper bounds; the last bucket takes everything above. p50/p95 are read from these.
 MS_BUCKETS: tuple[float, ...] = (
@@ -113,14 +119,32 @@ class DailyEvidence(models.Model):
         return self.matches + self.mismatches
 
 
-class ShadowRecord(models.Model):
-    """One mismatch, error, timeout or inconclusive run, with the full (unredacted) diff.
+@dataclass(frozen=True)
+class DifferenceRow:
+    """One difference of a record, for a two-column table: its path and each side's value as text.
 
-    Each difference is stored twice: `line` in full and `redacted` as Sentry
-    gets it; `error_redacted` is the error without exception messages. Who
-    lacks `view_personal` sees only the redacted forms (differences(),
-    error_shown(), arguments()); rows from before the redacted forms were
-    stored show [redacted] in their place.
+    `legacy` and `optimized` are None for records stored before the sides were kept; `line` (the
+    whole difference on one line) stands in for them then.
+    """
+
+    path: str
+    legacy: str | None
+    optimized: str | None
+    line: str
+
+
+class ShadowRecord(models.Model):
+    """One mismatch, error, timeout, inconclusive or stale-cache run, with the full (unredacted) diff.
+
+    Each difference is stored as one line and as its two sides, each in full
+    (`line`, `legacy`, `optimized`) and as Sentry gets it (`redacted`,
+    `legacy_redacted`, `optimized_redacted`); `error_redacted` is the error
+    without exception messages. A stale-cache record's sides are the cached
+    entry and the fresh value (side_labels). Who lacks `view_personal` sees
+    only the redacted forms (differences(), difference_rows(), error_shown(),
+    arguments(), arguments_text()); rows from before the redacted forms were
+    stored show [redacted] in their place, rows from before the sides were
+    stored show only their line.
     """
 
     class Outcome(models.TextChoices):
@@ -151,27 +175,79 @@ class ShadowRecord(models.Model):
         permissions = [("view_personal", "Can see unredacted personal values in shadow differences and arguments")]
 
     def __str__(self) -> str:
-        return f"{self.outcome} in {self.pair_name} for team {self.team_id}"
+        # The team's slug costs a query unless the team was selected with the record (the admin does).
+        return f"{self.get_outcome_display()} in {self.pair_name} for {self.team.slug}"
+
+    @property
+    def side_labels(self) -> tuple[str, str]:
+        """What the two sides of each difference are: ("Legacy", "Optimized"), or ("Cached", "Fresh")."""
+        return ("Cached", "Fresh") if self.outcome == self.Outcome.STALE_CACHE else ("Legacy", "Optimized")
+
+    def difference_rows(self, *, personal: bool) -> list[DifferenceRow]:
+        """Each difference as a row; without `personal`, only the forms Sentry gets."""
+        rows = []
+        for item in self.diff:
+            path = item.get("path") or "<root>"
+            line = item["line"] if personal else item.get("redacted") or f"{path}: {REDACTED}"
+            if "legacy" in item and "optimized" in item:
+                legacy = item["legacy"] if personal else item.get("legacy_redacted", REDACTED)
+                optimized = item["optimized"] if personal else item.get("optimized_redacted", REDACTED)
+            else:
+                legacy = optimized = None
+            rows.append(DifferenceRow(path=path, legacy=legacy, optimized=optimized, line=line))
+        return rows
 
     def differences(self, *, personal: bool) -> list[str]:
-        if personal:
-            return [item["line"] for item in self.diff]
-        return [item.get("redacted") or f"{item.get('path') or '<root>'}: {REDACTED}" for item in self.diff]
+        """Each difference on one line (`[0].total: 14 != 15`)."""
+        return [row.line for row in self.difference_rows(personal=personal)]
 
     def error_shown(self, *, personal: bool) -> str:
         if personal or not self.error:
             return self.error
         return self.error_redacted or REDACTED
 
+    def personal_fields(self) -> frozenset[str]:
+        """The keys whose values are personal: the default ones and, while the pair is registered, its own."""
+        if self.pair_name in pairs.names():
+            return DEFAULT_PERSONAL_FIELDS | pairs.get(self.pair_name).rules.personal_fields
+        return DEFAULT_PERSONAL_FIELDS
+
     def arguments(self, *, personal: bool) -> dict[str, Any]:
-        """The call's arguments; without `personal`, the values of personal keys redacted, as `rollout verify` prints them."""
+        """The call's arguments as stored; without `personal`, the values of personal keys redacted."""
         if personal:
             return dict(self.call_arguments)
-        fields = DEFAULT_PERSONAL_FIELDS
-        if self.pair_name in pairs.names():
-            fields = fields | pairs.get(self.pair_name).rules.personal_fields
-        redacted: dict[str, Any] = redact_value(self.call_arguments, fields)
+        redacted: dict[str, Any] = redact_value(self.call_arguments, self.personal_fields())
         return redacted
+
+    def call_kwargs(self) -> dict[str, Any]:
+        """The call's keyword arguments by name, decoded (dates, Decimals, registered dataclasses), without the team.
+
+        Raises ShadowError for an argument of a type no longer registered with shadow.codec.
+        """
+        return {key: codec.decode(value) for key, value in self._stored_arguments()}
+
+    def arguments_text(self, *, personal: bool) -> str:
+        """The call's arguments in plain words, as `rollout verify` prints them: `end=2024-05-31, limit=10`.
+
+        Without `personal`, the values of personal keys (and of personal keys inside them) redacted.
+        The team is left out: the record names it.
+        """
+        kwargs = {}
+        for key, value in self._stored_arguments():
+            try:
+                kwargs[key] = codec.decode(value)
+            except ShadowError:
+                # An argument type no longer registered: shown as stored.
+                kwargs[key] = value
+        return describe_arguments(kwargs, None if personal else self.personal_fields())
+
+    def _stored_arguments(self) -> list[tuple[str, Any]]:
+        # By name: the database keeps no order among a JSON object's keys (jsonb).
+        return sorted(((key, value) for key, value in self.call_arguments.items() if key != TEAM_ID), key=itemgetter(0))
+
+    def replay_command(self) -> str:
+        """The command that compares both sides again on this record's call."""
+        return f"python manage.py rollout verify {shlex.quote(self.pair_name)} --record {self.pk}"
 
 
 class FailureTally(models.Model):

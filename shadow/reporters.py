@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -17,7 +17,7 @@ import sentry_sdk
 
 from shadow import conf
 from shadow.codec import describe_call
-from shadow.diff import ComparisonResult
+from shadow.diff import ComparisonResult, Difference
 from shadow.evidence import DayCounters, bounded_write, gave_up, record_argument_set, upsert_day
 from shadow.gate import count_failure, roll_back_if_needed
 from shadow.models import ShadowRecord
@@ -146,10 +146,7 @@ def store_comparison(comparison: Comparison) -> DayCounters:
                 team_id=team_id,
                 outcome=outcome,
                 served=comparison.served,
-                diff=[
-                    {"path": difference.path, "line": difference.render(redact=False), "redacted": difference.render(redact=True)}
-                    for difference in (comparison.result.differences if comparison.result else ())
-                ],
+                diff=diff_items(comparison.result.differences if comparison.result else ()),
                 error=comparison.error_text,
                 error_redacted=redacted_error(comparison),
                 legacy_measurement=comparison.legacy.measurement.as_dict() if comparison.legacy.measurement else None,
@@ -166,14 +163,8 @@ def store_comparison(comparison: Comparison) -> DayCounters:
                 team_id=team_id,
                 outcome=ShadowRecord.Outcome.STALE_CACHE,
                 served=comparison.served,
-                diff=[
-                    {
-                        "path": difference.path,
-                        "line": "cached vs fresh: " + difference.render(redact=False),
-                        "redacted": "cached vs fresh: " + difference.render(redact=True),
-                    }
-                    for difference in stale.result.differences
-                ],
+                # The cached entry was compared as "legacy", the fresh value as "optimized" (ShadowRecord.side_labels).
+                diff=diff_items(stale.result.differences, prefix="cached vs fresh: "),
                 error=stale_cache_text(stale),
                 error_redacted=stale_cache_text(stale),
                 call_arguments=comparison.call_arguments,
@@ -181,6 +172,24 @@ def store_comparison(comparison: Comparison) -> DayCounters:
                 optimized_revision=comparison.optimized_revision,
             )
     return counters
+
+
+def diff_items(differences: Iterable[Difference], *, prefix: str = "") -> list[dict[str, str]]:
+    """A record's differences: each as one line and as its two sides, in full and as Sentry gets them."""
+    items = []
+    for difference in differences:
+        legacy, optimized = difference.sides(redact=False)
+        legacy_redacted, optimized_redacted = difference.sides(redact=True)
+        items.append({
+            "path": difference.path,
+            "line": prefix + difference.render(redact=False),
+            "redacted": prefix + difference.render(redact=True),
+            "legacy": legacy,
+            "optimized": optimized,
+            "legacy_redacted": legacy_redacted,
+            "optimized_redacted": optimized_redacted,
+        })
+    return items
 
 
 def redacted_error(comparison: Comparison) -> str:

@@ -65,7 +65,11 @@ def test_a_stale_entry_is_its_own_outcome_never_a_mismatch(counting, settings, t
     record = ShadowRecord.objects.get(pair_name=PAIR)
     assert record.outcome == "stale_cache"
     assert record.error == "the cached entry (42 s old) differs from a fresh computation of the same call"
-    assert record.diff == [{"path": "", "line": "cached vs fresh: <root>: 10 != 12", "redacted": "cached vs fresh: <root>: 10 != 12"}]
+    assert record.diff == [{
+        "path": "", "line": "cached vs fresh: <root>: 10 != 12", "redacted": "cached vs fresh: <root>: 10 != 12",
+        "legacy": "10", "optimized": "12", "legacy_redacted": "10", "optimized_redacted": "12",
+    }]
+    assert record.side_labels == ("Cached", "Fresh")
     [event] = sentry_events.wait_for_events(1)
     assert event["message"] == "Stale cache in test.pair"
     assert event["tags"]["shadow.outcome"] == "stale_cache"

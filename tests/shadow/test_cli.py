@@ -213,6 +213,10 @@ def test_verify_prints_personal_values_redacted(make_pair, gate, team):
             "path": ".title",
             "line": '.title: "Fix Alice\'s login" != "Fix Bob\'s login"',
             "redacted": ".title: [redacted] != [redacted]",
+            "legacy": '"Fix Alice\'s login"',
+            "optimized": '"Fix Bob\'s login"',
+            "legacy_redacted": "[redacted]",
+            "optimized_redacted": "[redacted]",
         }
     ]
 

@@ -67,7 +67,10 @@ def test_a_deferred_mismatch_is_recorded_with_the_side_that_served(
     assert (row.runs, row.mismatches, row.optimized_served_mismatches) == (1, 1, 1)
     record = ShadowRecord.objects.get()
     assert (record.outcome, record.served, record.diff) == (
-        "mismatch", "optimized", [{"path": ".prs", "line": ".prs: 1 != 2", "redacted": ".prs: 1 != 2"}]
+        "mismatch", "optimized", [{
+            "path": ".prs", "line": ".prs: 1 != 2", "redacted": ".prs: 1 != 2",
+            "legacy": "1", "optimized": "2", "legacy_redacted": "1", "optimized_redacted": "2",
+        }]
     )
 
 

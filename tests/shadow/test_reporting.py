@@ -276,8 +276,11 @@ def test_a_mismatch_stores_a_record_with_the_unredacted_diff(make_pair, sample_e
     )
     assert record.diff == [
         {"path": "[0].member_name", "line": "[0].member_name: 'Ada Lovelace' != 'ADA LOVELACE'",
-         "redacted": "[0].member_name: [redacted] != [redacted]"},
-        {"path": "[0].prs", "line": "[0].prs: 1 != 2", "redacted": "[0].prs: 1 != 2"},
+         "redacted": "[0].member_name: [redacted] != [redacted]",
+         "legacy": "'Ada Lovelace'", "optimized": "'ADA LOVELACE'",
+         "legacy_redacted": "[redacted]", "optimized_redacted": "[redacted]"},
+        {"path": "[0].prs", "line": "[0].prs: 1 != 2", "redacted": "[0].prs: 1 != 2",
+         "legacy": "1", "optimized": "2", "legacy_redacted": "1", "optimized_redacted": "2"},
     ]
     assert (record.legacy_measurement["queries"], record.optimized_measurement["queries"]) == (1, 1)
     assert record.call_arguments == {"team_id": team.pk}

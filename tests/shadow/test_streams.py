@@ -274,6 +274,8 @@ def test_the_first_differing_row_is_reported_by_index_redacted_in_sentry_and_in_
     assert record.diff == [{
         "path": "[row 17][1]", "line": "[row 17][1]: 'Author 17' != 'Mallory Wrong'",
         "redacted": "[row 17][1]: [redacted] != [redacted]",
+        "legacy": "'Author 17'", "optimized": "'Mallory Wrong'",
+        "legacy_redacted": "[redacted]", "optimized_redacted": "[redacted]",
     }]
     [event] = sentry_events.wait_for_events(1)
     assert event["message"] == "Shadow mismatch in test.pair"
@@ -299,7 +301,11 @@ def test_a_length_difference_is_reported(make_pair, sample_everything, team, opt
 
     record = ShadowRecord.objects.get()
     assert record.outcome == "mismatch"
-    assert record.diff == [{"path": "#len", "line": line, "redacted": line}]
+    legacy_length, optimized_length = line.removeprefix("#len: ").split(" != ")
+    assert record.diff == [{
+        "path": "#len", "line": line, "redacted": line, "legacy": legacy_length, "optimized": optimized_length,
+        "legacy_redacted": legacy_length, "optimized_redacted": optimized_length,
+    }]
 
 
 @pytest.mark.django_db
@@ -521,6 +527,8 @@ def test_compare_consumes_both_streams_and_returns_the_first_difference(make_pai
         {
             "path": "[row 17][1]", "line": "[row 17][1]: 'Author 17' != 'Mallory Wrong'",
             "redacted": "[row 17][1]: [redacted] != [redacted]",
+            "legacy": "'Author 17'", "optimized": "'Mallory Wrong'",
+            "legacy_redacted": "[redacted]", "optimized_redacted": "[redacted]",
         }
     ]
 
