@@ -10,7 +10,6 @@ console does; others see them as Sentry gets them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -18,13 +17,13 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import BooleanField, QuerySet, Value
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
 from flags.audit import user_actor
 from shadow import pairs, sampling
 from shadow.evidence import bucket_bound, percentile
-from shadow.models import MS_BUCKETS, QUERY_BUCKETS, VIEW_PERSONAL, DailyEvidence, SamplingRate, ShadowRecord
+from shadow.models import MS_BUCKETS, QUERY_BUCKETS, VIEW_PERSONAL, DailyEvidence, DifferenceRow, SamplingRate, ShadowRecord
 from tformance.admin import ReadOnlyAdmin
 
 ADMIN_REASON = "changed in the admin"
@@ -141,7 +140,7 @@ class ShadowRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     fields = [
         "created_at", "pair_name", "team", "outcome", "served", "differences", "error_shown",
-        "arguments", "legacy_measurement", "optimized_measurement", "legacy_revision", "optimized_revision",
+        "arguments", "replay", "legacy_measurement", "optimized_measurement", "legacy_revision", "optimized_revision",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ShadowRecord]:
@@ -149,7 +148,8 @@ class ShadowRecordAdmin(ReadOnlyAdmin):
         # and the admin instance is shared between requests.
         personal = request.user.has_perm(VIEW_PERSONAL)
         records = cast(QuerySet[ShadowRecord], super().get_queryset(request))
-        return records.annotate(show_personal=Value(personal, output_field=BooleanField()))
+        # The team comes along: the record's title names it by slug.
+        return records.select_related("team").annotate(show_personal=Value(personal, output_field=BooleanField()))
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         # Searching the full error text would tell who may not see it which values it holds.
@@ -159,6 +159,15 @@ class ShadowRecordAdmin(ReadOnlyAdmin):
         # `fields` above: plain names, no groups.
         return cast(list[str], self.fields)
 
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: ShadowRecord | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            # "Mismatch in metrics.team_breakdown for acme" rather than "View shadow record".
+            context.update(title=str(obj), subtitle=None)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
     @admin.display(description="First difference")
     def first_difference(self, record: ShadowRecord) -> str:
         lines = record.differences(personal=personal(record))
@@ -166,11 +175,14 @@ class ShadowRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Differences")
     def differences(self, record: ShadowRecord) -> str:
-        lines = record.differences(personal=personal(record))
-        if not lines:
+        rows = record.difference_rows(personal=personal(record))
+        if not rows:
             return "—"
+        legacy_label, optimized_label = record.side_labels
         return format_html(
-            '<ul class="shadow-diff">{}</ul>', format_html_join("", "<li><code>{}</code></li>", ((line,) for line in lines))
+            '<table class="shadow-diff"><thead><tr><th>Path</th><th>{}</th><th>{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            legacy_label, optimized_label, format_html_join("", "{}", ((difference_row(row),) for row in rows)),
         )
 
     @admin.display(description="Error")
@@ -179,7 +191,21 @@ class ShadowRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Call arguments")
     def arguments(self, record: ShadowRecord) -> str:
-        return json.dumps(record.arguments(personal=personal(record)), default=str, ensure_ascii=False)
+        return format_html("<code>{}</code>", record.arguments_text(personal=personal(record)))
+
+    @admin.display(description="Replay")
+    def replay(self, record: ShadowRecord) -> str:
+        return format_html("<code>{}</code>", record.replay_command())
+
+
+def difference_row(row: DifferenceRow) -> str:
+    if row.legacy is None or row.optimized is None:
+        # Stored before the sides were kept: the whole line across both columns.
+        return format_html('<tr><td><code>{}</code></td><td colspan="2"><code>{}</code></td></tr>', row.path, row.line)
+    return format_html(
+        "<tr><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+        row.path, row.legacy, row.optimized,
+    )
 
 
 def personal(record: ShadowRecord) -> bool:

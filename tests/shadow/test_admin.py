@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from flags.models import FlagAudit
@@ -175,10 +177,67 @@ def test_evidence_and_records_cannot_be_deleted(admin_client, evidence, record, 
 
 
 def test_a_record_shows_its_unredacted_differences(admin_client, record):
-    """Staff see the full difference lines, personal values included."""
+    """Staff see the full difference lines, personal values included; a row stored before the sides were kept
+    shows its line across both columns."""
     page = admin_client.get(url("shadowrecord", "change", record.pk)).content.decode()
 
-    assert "<li><code>[0].title: &quot;Fix login&quot; != &quot;Fix logout&quot;</code></li>" in page
+    assert (
+        '<tr><td><code>[0].title</code></td>'
+        '<td colspan="2"><code>[0].title: &quot;Fix login&quot; != &quot;Fix logout&quot;</code></td></tr>'
+    ) in page
+
+
+def test_a_record_page_is_titled_and_shows_both_sides_the_arguments_and_the_replay_command(admin_client, pair, team):
+    """The title names the pair and the team's slug; each difference is a row under Legacy | Optimized; the
+    arguments read as words, by name (no codec markers); the command that replays the call is shown."""
+    record = ShadowRecordFactory(
+        pair_name=PAIR, team=team, error="",
+        diff=[{
+            "path": "[3].avg_cycle_time", "line": "[3].avg_cycle_time: 12.50 != 12.51",
+            "redacted": "[3].avg_cycle_time: 12.50 != 12.51", "legacy": "12.50", "optimized": "12.51",
+            "legacy_redacted": "12.50", "optimized_redacted": "12.51",
+        }],
+        call_arguments={"team_id": team.pk, "start": {"__date__": "2024-05-01"}, "limit": 10},
+    )
+
+    page = admin_client.get(url("shadowrecord", "change", record.pk)).content.decode()
+
+    assert "<h1>Mismatch in test.pair for acme</h1>" in page
+    assert "<thead><tr><th>Path</th><th>Legacy</th><th>Optimized</th></tr></thead>" in page
+    assert "<tr><td><code>[3].avg_cycle_time</code></td><td><code>12.50</code></td><td><code>12.51</code></td></tr>" in page
+    assert "<code>limit=10, start=2024-05-01</code>" in page
+    assert "__date__" not in page
+    assert f"<code>python manage.py rollout verify test.pair --record {record.pk}</code>" in page
+
+
+def test_a_stale_cache_record_labels_its_sides_cached_and_fresh(admin_client, pair, team):
+    record = ShadowRecordFactory(
+        pair_name=PAIR, team=team, outcome=ShadowRecord.Outcome.STALE_CACHE,
+        diff=[{
+            "path": "", "line": "cached vs fresh: <root>: 10 != 12", "redacted": "cached vs fresh: <root>: 10 != 12",
+            "legacy": "10", "optimized": "12", "legacy_redacted": "10", "optimized_redacted": "12",
+        }],
+    )
+
+    page = admin_client.get(url("shadowrecord", "change", record.pk)).content.decode()
+
+    assert "<thead><tr><th>Path</th><th>Cached</th><th>Fresh</th></tr></thead>" in page
+    assert "<tr><td><code>&lt;root&gt;</code></td><td><code>10</code></td><td><code>12</code></td></tr>" in page
+
+
+def test_the_record_list_selects_each_team_with_its_record(admin_client, pair, team, other_team, django_assert_num_queries):
+    """The list names each record's team without a query per row."""
+    ShadowRecordFactory.create_batch(3, pair_name=PAIR, team=team)
+    ShadowRecordFactory.create_batch(3, pair_name=PAIR, team=other_team)
+    admin_client.get(url("shadowrecord", "changelist"))
+
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(url("shadowrecord", "changelist"))
+    ShadowRecordFactory.create_batch(6, pair_name=PAIR, team=other_team)
+    with CaptureQueriesContext(connection) as more:
+        admin_client.get(url("shadowrecord", "changelist"))
+
+    assert len(more.captured_queries) == len(few.captured_queries)
 
 
 # --- staff only -------------------------------------------------------------------------------
