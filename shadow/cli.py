@@ -2,13 +2,14 @@
 
     rollout verify PAIR --team SLUG [--runs N] [--budget MS] [--noise] [--backfill] [--show-personal]
     rollout verify PAIR --generated N [--runs N] [--budget MS] [--show-personal]
+    rollout verify PAIR --record ID [--runs N] [--budget MS] [--noise] [--show-personal]
     rollout shadow PAIR [--rate R [--reason TEXT]] [--team SLUG]
 
 Hooked into flags through flags.extensions (see register(), called from
 ShadowConfig.ready), so flags never imports this package. Exit status:
 MATCHED (0) done, every comparison matched; MISMATCHED (1) at least one
 comparison did not match (verify; a mismatch wins over anything else);
-USAGE_ERROR (2) bad input (unknown pair or team, a bad rate, run count,
+USAGE_ERROR (2) bad input (unknown pair, team or record, a bad rate, run count,
 budget or --generated count, a pair without examples); INCONCLUSIVE (3) nothing mismatched, but
 some comparisons could not decide (a timeout, an error, a side blocked by a
 row lock), the last line says why (verify).
@@ -35,10 +36,10 @@ from flags.status import format_table, format_time
 from shadow import conf, pairs, sampling
 from shadow.codec import arguments_hash
 from shadow.diff import DEFAULT_PERSONAL_FIELDS, describe_arguments, plural
-from shadow.errors import UnknownPairError
+from shadow.errors import ShadowError, UnknownPairError
 from shadow.evidence import Evidence, evidence_for, evidence_row
 from shadow.judging import compare_isolated
-from shadow.models import SamplingRate
+from shadow.models import SamplingRate, ShadowRecord
 from shadow.outcome import NONE, Comparison, SideRun, error_kinds
 from shadow.pairs import Pair
 from shadow.reporters import report_comparison
@@ -57,6 +58,8 @@ MAX_BUDGET_MS = 3_600_000
 RATE_PLACES = Decimal("0.0001")
 # A list index inside a path, but not inside a quoted key such as ["a[1]"].
 PATH_TOKEN = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]')
+# How shadow.codec.describe_call stores an argument it could not encode: by its type's name only.
+TYPE_ONLY = re.compile(r"<[A-Za-z_][A-Za-z0-9_.]*>")
 
 T = TypeVar("T")
 
@@ -172,7 +175,8 @@ VERIFY_EPILOG = f"""\
 exit status:
   {MATCHED}  every comparison matched
   {MISMATCHED}  at least one comparison mismatched (a mismatch wins over anything else)
-  {USAGE_ERROR}  usage error: unknown pair or team, no examples, a bad --runs, --budget or --generated
+  {USAGE_ERROR}  usage error: unknown pair, team or record (or a record of another pair), no examples,
+     a bad --runs, --budget or --generated
   {INCONCLUSIVE}  inconclusive: nothing mismatched, but some comparisons could not decide: they timed
      out, ended in an error (both sides failing differently included) or found a row locked;
      the last line says why (e.g. "rerun with a larger --budget")
@@ -183,6 +187,10 @@ gets them, redacted, unless --show-personal is given; the stored records keep th
 Every run ends with what it covered: the distinct argument sets compared and which of the
 data's edge-case shapes (local-midnight merges, shared names and logins, half-cent averages,
 formula-like text, ...) the team's rows, or the synthetic teams' rows, hold.
+
+--record ID replays one stored record's call (the ShadowRecord's team and arguments, as the
+admin's record page shows them with this command): is the difference still there, or is it
+fixed? Its comparisons are stored as evidence, as with --team.
 """
 
 
@@ -198,6 +206,13 @@ def verify_arguments(parser: CommandParser) -> None:
         metavar="N",
         help=f"instead of a team's data: N synthetic edge-case teams (1 to {MAX_GENERATED}), built inside a "
         "transaction that is rolled back; the same teams on every run; nothing is stored or reported",
+    )
+    source.add_argument(
+        "--record",
+        type=int,
+        metavar="ID",
+        help="instead of examples: the call a stored record (ShadowRecord) was made on, on its team; "
+        "stored as evidence, as with --team",
     )
     parser.add_argument(
         "--runs",
@@ -428,6 +443,8 @@ def run_verify(command: BaseCommand, options: dict[str, Any]) -> None:
     verification = Verification(command, on_demand, runs, redaction, Tally(budget_ms=budget))
     if options["generated"] is not None:
         closing = verify_generated(verification, options)
+    elif options["record"] is not None:
+        closing = verify_record(verification, options)
     else:
         closing = verify_team(verification, get_team(options["team"]), options)
 
@@ -464,6 +481,63 @@ def verify_team(verification: Verification, team: Team, options: dict[str, Any])
     coverage = Coverage()
     coverage.add(len(argument_sets), shapes_of(team))
     return [describe_evidence(team.slug, item), coverage.line(team.slug)]
+
+
+def get_record(pair: Pair[Any, Any], record_id: int) -> ShadowRecord:
+    record = ShadowRecord.objects.select_related("team").filter(pk=record_id).first()
+    if record is None:
+        raise CommandError(f"No record {record_id}: see the shadow records in the admin", returncode=USAGE_ERROR)
+    if record.pair_name != pair.name:
+        raise CommandError(f"Record {record_id} is for {record.pair_name}, not {pair.name}", returncode=USAGE_ERROR)
+    return record
+
+
+def record_kwargs(record: ShadowRecord) -> dict[str, Any]:
+    """The recorded call's keyword arguments, decoded; a usage error if the record cannot say what they were."""
+    try:
+        kwargs = record.call_kwargs()
+    except ShadowError as error:
+        raise CommandError(f"Record {record.pk}'s call cannot be replayed: {error}", returncode=USAGE_ERROR) from None
+    # Replaying the type's name in place of the value would compare another call.
+    unknown = [key for key, value in kwargs.items() if isinstance(value, str) and TYPE_ONLY.fullmatch(value)]
+    if unknown:
+        raise CommandError(
+            f"Record {record.pk}'s call cannot be replayed: {', '.join(unknown)} stored by type only "
+            "(not encodable by shadow.codec)",
+            returncode=USAGE_ERROR,
+        )
+    return kwargs
+
+
+def verify_record(verification: Verification, options: dict[str, Any]) -> list[str]:
+    """Compare again on one stored record's call (its team, its arguments), stored as evidence; returns the closing
+    line (the team's evidence now)."""
+    if options["backfill"] or options["examples_only"]:
+        raise CommandError(
+            "--backfill and --examples-only choose a team's argument sets; --record replays the recorded call only",
+            returncode=USAGE_ERROR,
+        )
+    pair, command, redaction = verification.pair, verification.command, verification.redaction
+    record = get_record(pair, options["record"])
+    kwargs = record_kwargs(record)
+    team = record.team
+    if options["noise"]:
+        report_noise(command, pair, team, [kwargs], verification.runs, redaction)
+    command.stdout.write(
+        f"{pair.name} for {team.slug}: record {record.pk}'s call × {plural(verification.runs, 'run')} "
+        f"at a {verification.tally.budget_ms} ms budget, stored as evidence"
+    )
+    # What was recorded, redacted as the replay's own lines are, to read them against.
+    command.stdout.write(f"Recorded {format_time(record.created_at)}: {record.get_outcome_display().lower()}")
+    recorded = redaction.pick(record.differences(personal=False), record.differences(personal=True))
+    limit = conf.get("SHADOW_MAX_DIFF_LINES")
+    error = redaction.pick(record.error_shown(personal=False), record.error)
+    for line in recorded[:limit] or ([error] if error else []):
+        command.stdout.write(f"      {line}")
+    if len(recorded) > limit:
+        command.stdout.write(f"      … and {len(recorded) - limit} more")
+    verification.compare(team, 1, kwargs)
+    return [describe_evidence(team.slug, evidence_for(pair.name, [team.pk])[team.pk])]
 
 
 def verify_generated(verification: Verification, options: dict[str, Any]) -> list[str]:

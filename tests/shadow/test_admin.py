@@ -225,7 +225,7 @@ def test_a_stale_cache_record_labels_its_sides_cached_and_fresh(admin_client, pa
     assert "<tr><td><code>&lt;root&gt;</code></td><td><code>10</code></td><td><code>12</code></td></tr>" in page
 
 
-def test_the_record_list_selects_each_team_with_its_record(admin_client, pair, team, other_team, django_assert_num_queries):
+def test_the_record_list_selects_each_team_with_its_record(admin_client, pair, team, other_team):
     """The list names each record's team without a query per row."""
     ShadowRecordFactory.create_batch(3, pair_name=PAIR, team=team)
     ShadowRecordFactory.create_batch(3, pair_name=PAIR, team=other_team)
