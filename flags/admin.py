@@ -334,7 +334,10 @@ class FlagForm(FlagModelForm):
 
 
 class FlagAddForm(FlagForm):
-    """New rows only for registered flags that have none yet (the services create them on first use too)."""
+    """New rows only for registered flags that have none yet.
+
+    migrate creates every registered flag's row, so this offers only flags registered since the last migrate.
+    """
 
     name = forms.ChoiceField(choices=unused_registered_names, help_text="Registered rollout flags without a row yet.")
 

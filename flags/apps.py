@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class FlagsConfig(AppConfig):
@@ -11,3 +12,5 @@ class FlagsConfig(AppConfig):
         from flags import checks, signals  # noqa: F401  (checks register themselves)
 
         signals.connect()
+        # sender=self: once per migrate (or flush), not once per installed app.
+        post_migrate.connect(signals.create_flag_rows, sender=self, dispatch_uid="flags-create-rows")

@@ -1,7 +1,7 @@
 """Operator actions on rollout flags. Admin and the `rollout` command both come through here.
 
 Each action is atomic, validates the flag name against the registry, creates
-the flag row on first use, and is audited with the given actor and reason.
+the flag row if migrate has not yet, and is audited with the given actor and reason.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Exists, OuterRef
 
 from apps.teams.models import Team
@@ -58,12 +58,16 @@ def unknown_teams_message(missing: list[str]) -> str:
     return f"{label} {', '.join(repr(slug) for slug in missing)}{hint}; teams: {listed}{more}"
 
 
-def get_or_create_flag(name: str) -> Flag:
-    """The row of a registered rollout flag (created off: no team, no percentage)."""
+def get_or_create_flag(name: str, *, using: str = DEFAULT_DB_ALIAS) -> Flag:
+    """The row of a registered rollout flag (created off: no team, no percentage).
+
+    Every registered flag gets its row on migrate (flags.signals); this also
+    covers a flag registered after the last migrate.
+    """
     ROLLOUT_FLAGS.get(name)
     # superusers=False: rollout flags give nobody special treatment.
     flag: Flag  # waffle's manager is untyped
-    flag, _ = Flag.objects.get_or_create(name=name, defaults={"everyone": None, "superusers": False})
+    flag, _ = Flag.objects.db_manager(using).get_or_create(name=name, defaults={"everyone": None, "superusers": False})
     return flag
 
 

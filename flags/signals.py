@@ -1,17 +1,27 @@
-"""Cache invalidation and audit entries for every change of a flag (connected in FlagsConfig.ready)."""
+"""Cache invalidation and audit entries for every change of a flag, and a row for every
+registered flag after migrate (connected in FlagsConfig.ready)."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
+from django.db.migrations.loader import MigrationLoader
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-from flags import audit
+from flags import audit, services
 from flags.audit import by_flag, effective_states, team_slugs, write_entry
 from flags.models import Flag
+from flags.registry import ROLLOUT_FLAGS
 from flags.rules import describe_flag_mode
+
+if TYPE_CHECKING:
+    from django.apps import AppConfig
+
+# True while migrate creates the missing rows: their creation is not audited (see create_flag_rows).
+_creating_rows_on_migrate: ContextVar[bool] = ContextVar("flags_creating_rows_on_migrate", default=False)
 
 
 def flag_mode(everyone: bool | None, percent: Decimal | None) -> str:
@@ -32,6 +42,8 @@ def remember_previous_mode(sender: type[Flag], instance: Flag, **kwargs: Any) ->
 
 
 def audit_flag_saved(sender: type[Flag], instance: Flag, created: bool, **kwargs: Any) -> None:
+    if created and _creating_rows_on_migrate.get():
+        return
     mode = flag_mode(instance.everyone, instance.percent)
     previous = getattr(instance, "_flags_previous_mode", None)
     if created or previous is None:
@@ -98,6 +110,39 @@ def team_lists_changed(
                 before=audit.on_off(before),
                 after=audit.on_off(after[flag.pk][team_id]),
             )
+
+
+# --- a row for every registered flag, on migrate --------------------------------------
+
+
+def flags_migrated(using: str) -> bool:
+    """Whether every migration of the flags app is applied on `using` (a partial migrate may stop short)."""
+    loader = MigrationLoader(connections[using], ignore_no_migrations=True)
+    wanted = {node for node in loader.graph.leaf_nodes() if node[0] == Flag._meta.app_label}
+    return bool(wanted) and wanted <= loader.applied_migrations.keys()
+
+
+def create_flag_rows(sender: AppConfig, *, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs: Any) -> None:
+    """post_migrate (also sent by `flush`): create the row of every registered flag that has none.
+
+    Rows are created off, by services.get_or_create_flag. No audit entry: a
+    missing row already reads as off for every team, so creating it changes
+    no team's state, and `rollout status` keeps "—" as since/by for teams
+    nobody has switched. Idempotent: existing rows are left as they are.
+    """
+    if not router.allow_migrate_model(using, Flag) or not flags_migrated(using):
+        return
+    existing = set(Flag.objects.using(using).filter(name__in=ROLLOUT_FLAGS.names()).values_list("name", flat=True))
+    missing = [name for name in ROLLOUT_FLAGS.names() if name not in existing]
+    token = _creating_rows_on_migrate.set(True)
+    try:
+        with transaction.atomic(using=using):
+            for name in missing:
+                services.get_or_create_flag(name, using=using)
+                if verbosity >= 2:
+                    print(f"Adding rollout flag row '{name}'")
+    finally:
+        _creating_rows_on_migrate.reset(token)
 
 
 def connect() -> None:

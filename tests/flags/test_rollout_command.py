@@ -69,18 +69,32 @@ def quarter_teams(db):
 # --- status --------------------------------------------------------------------------
 
 
-def test_status_lists_every_registered_flag_off_for_every_team_before_any_row_exists(team, other_team):
-    """Without Flag rows, each registered flag is listed, off for every team, with no since/by."""
+def test_status_lists_every_registered_flag_off_for_every_team_as_migrate_left_it(team, other_team):
+    """Migrate gives each registered flag its row, off, without an audit entry: off for every team, no since/by."""
     document = json.loads(rollout("status", "--json"))
 
-    assert Flag.objects.count() == 0
+    assert sorted(Flag.objects.values_list("name", flat=True)) == ROLLOUT_FLAGS.names()
+    assert FlagAudit.objects.count() == 0
     assert [flag["name"] for flag in document["flags"]] == ROLLOUT_FLAGS.names()
     assert cells(document) == [
         (name, slug, "off", None, None) for name in ROLLOUT_FLAGS.names() for slug in ("acme", "globex")
     ]
     assert {(flag["registered"], flag["exists"], flag["mode"]) for flag in document["flags"]} == {
-        (True, False, "listed teams only")
+        (True, True, "listed teams only")
     }
+
+
+def test_status_lists_a_registered_flag_without_a_row_off_for_every_team(rollout_flag, team, other_team):
+    """A flag registered since the last migrate has no row yet: listed, not existing, off for every team."""
+    document = json.loads(rollout("status", "--json"))
+
+    assert not Flag.objects.filter(name=rollout_flag).exists()
+    test_flag = next(flag for flag in document["flags"] if flag["name"] == rollout_flag)
+    assert (test_flag["registered"], test_flag["exists"], test_flag["mode"]) == (True, False, "listed teams only")
+    assert [cell for cell in cells(document) if cell[0] == rollout_flag] == [
+        (rollout_flag, "acme", "off", None, None),
+        (rollout_flag, "globex", "off", None, None),
+    ]
 
 
 def test_status_text_is_a_flag_by_team_table_aligned_in_columns(team, other_team):
@@ -118,7 +132,7 @@ def test_status_json_has_the_documented_keys(team):
         "owner": "metrics",
         "lifetime": "temporary: remove when the rollout is complete",
         "registered": True,
-        "exists": False,
+        "exists": True,  # its row came with migrate
         "everyone": None,
         "percent": None,
         "mode": "listed teams only",
@@ -127,14 +141,17 @@ def test_status_json_has_the_documented_keys(team):
 
 
 def test_status_since_and_by_come_from_the_latest_audit_entry_for_the_team_or_all_teams(team, other_team):
-    """since/by: the latest audit entry of that flag for that team or for all teams, whoever made it."""
+    """since/by: the latest audit entry of that flag for that team or for all teams, whoever made it.
+
+    A team without one (globex: nobody has switched it, and migrate's row creation is not audited) has none.
+    """
     rollout("enable", FLAG, "--team", "acme")
-    created, listed = FlagAudit.objects.filter(flag_name=FLAG).order_by("created_at", "id")
+    (listed,) = FlagAudit.objects.filter(flag_name=FLAG).order_by("created_at", "id")
 
     after_enable = json.loads(rollout("status", "--json"))
     assert [cell for cell in cells(after_enable) if cell[0] == FLAG] == [
         (FLAG, "acme", "on", listed.created_at.isoformat(), ACTOR),
-        (FLAG, "globex", "off", created.created_at.isoformat(), ACTOR),
+        (FLAG, "globex", "off", None, None),
     ]
 
     services.set_percent(name=FLAG, percent="10", actor="user:bob", reason="canary")
@@ -198,8 +215,9 @@ def test_status_takes_three_queries_whatever_the_number_of_flags_teams_and_entri
         rollout("status", "--json", "--team", teams[0].slug)
 
 
-def test_status_before_any_row_exists_takes_three_queries_too(team, django_assert_num_queries):
-    """Missing rows do not change the query count."""
+def test_status_with_a_missing_row_takes_three_queries_too(rollout_flag, team, django_assert_num_queries):
+    """A registered flag without a row (the test flag, registered since migrate) does not change the query count."""
+    assert not Flag.objects.filter(name=rollout_flag).exists()
     with django_assert_num_queries(3):
         rollout("status", "--json")
 
@@ -216,10 +234,8 @@ def test_enable_for_a_team_turns_the_flag_on_for_that_team_only_and_audits_it(te
     assert output == f"{FLAG}: on for acme (was off)\n" + REACHED
     assert flags.is_enabled(FLAG, team=team) is True
     assert flags.is_enabled(FLAG, team=other_team) is False
-    assert audit_rows() == [
-        ("", "absent", "listed teams only", ACTOR, "pilot team"),
-        ("acme", "off", "on", ACTOR, "pilot team"),
-    ]
+    # The row came with migrate, unaudited: the team's entry is the only one.
+    assert audit_rows() == [("acme", "off", "on", ACTOR, "pilot team")]
 
 
 def test_enable_for_several_teams_reports_each(team, other_team):
@@ -240,10 +256,7 @@ def test_enable_by_percentage_turns_the_flag_on_for_the_teams_inside_it(quarter_
     assert output == f"{FLAG}: listed teams + 25.0% of teams (was listed teams only); on for 1 of 2 teams\n" + REACHED
     assert flags.is_enabled(FLAG, team=inside) is True
     assert flags.is_enabled(FLAG, team=outside) is False
-    assert audit_rows() == [
-        ("", "absent", "listed teams only", ACTOR, "quarter"),
-        ("", "listed teams only", "listed teams + 25.0% of teams", ACTOR, "quarter"),
-    ]
+    assert audit_rows() == [("", "listed teams only", "listed teams + 25.0% of teams", ACTOR, "quarter")]
 
 
 def test_enable_for_everyone_turns_the_flag_on_for_every_team(team, other_team):
@@ -372,7 +385,6 @@ def test_history_lists_the_flags_entries_oldest_first_with_reasons(team, other_t
 
     assert rows[0] == ["TIME", "ACTOR", "SCOPE", "CHANGE", "REASON"]
     assert [row[1:] for row in rows[1:]] == [
-        [ACTOR, "all", "absent → listed teams only", "pilot"],
         [ACTOR, "acme", "off → on", "pilot"],
         ["user:bob", "all", "listed teams only → listed teams + 50.0% of teams", "half"],
         [ACTOR, "acme", "on → off", "slow queries"],
@@ -394,15 +406,11 @@ def test_history_json_parses_and_lists_the_entries_in_order(team):
         "registered": True,
         "entries": [
             {
-                "time": entries[0].created_at.isoformat(), "actor": ACTOR, "scope": "all", "team_id": None,
-                "before": "absent", "after": "listed teams only", "reason": "pilot",
-            },
-            {
-                "time": entries[1].created_at.isoformat(), "actor": ACTOR, "scope": "acme", "team_id": team.pk,
+                "time": entries[0].created_at.isoformat(), "actor": ACTOR, "scope": "acme", "team_id": team.pk,
                 "before": "off", "after": "on", "reason": "pilot",
             },
             {
-                "time": entries[2].created_at.isoformat(), "actor": ACTOR, "scope": "all", "team_id": None,
+                "time": entries[1].created_at.isoformat(), "actor": ACTOR, "scope": "all", "team_id": None,
                 "before": "listed teams only", "after": "off for everyone (killed)", "reason": "incident",
             },
         ],
@@ -467,9 +475,10 @@ def test_bad_input_exits_with_status_2_and_changes_nothing(args, message, team, 
     assert error.returncode == 2
     assert message in str(error)
     assert FlagAudit.objects.count() == audit_count
-    assert Flag.objects.count() == 1
+    # The rows migrate created, no other, all still off for everyone and without a percentage.
+    assert sorted(Flag.objects.values_list("name", flat=True)) == ROLLOUT_FLAGS.names()
     assert (flags.is_enabled(FLAG, team=team), flags.is_enabled(FLAG, team=other_team)) == (False, True)
-    assert Flag.objects.values_list("everyone", "percent").get() == (None, None)
+    assert set(Flag.objects.values_list("everyone", "percent")) == {(None, None)}
 
 
 def test_unknown_flag_message_lists_every_registered_flag():
