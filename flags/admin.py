@@ -12,6 +12,8 @@ edit there that switches teams on (listing, un-blocking, everyone on, a
 higher percentage, restoring after a kill) asks the enable guards first, as
 the services do; a refusal is a form error, and the form's own "force" box
 with a reason goes past it, audited as FORCED.
+The flag list's "Readiness" column, and the flag's page, say how many teams
+the enable guards find ready for each registered flag, and why the others are not.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from waffle.admin import FlagAdmin as WaffleFlagAdmin
 
 from apps.teams.models import Team
@@ -76,6 +80,51 @@ def on_for_teams_summary(flag: Flag) -> str:
     if flag.percent:
         parts.append(f"{flag.percent}% of teams")
     return " + ".join(part for part in parts if part) or "none"
+
+
+# --- readiness ----------------------------------------------------------------------
+
+# The flag list shows at most this many not-ready reasons per flag; the flag's page shows them all.
+READINESS_REASONS_LISTED = 5
+# Where the flag list keeps each row's readiness, computed once per page (FlagAdmin.changelist_view).
+READINESS_ATTR = "_flags_readiness"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def readiness_summary(flag_name: str, teams: list[Team], *, listed: int | None = None) -> str | SafeString:
+    """How many teams the enable guards (the shadow readiness gate) find ready for the flag, and why the others are not.
+
+    One call to the guards for all teams, so the queries do not grow with
+    them. A guard's reason names its team first ("demo-2: 31 of 50
+    comparisons …"); a reason that names no team holds back every team.
+    `listed` caps the reasons shown. Unregistered flags: "—".
+    """
+    if flag_name not in ROLLOUT_FLAGS:
+        return "—"
+    if not teams:
+        return "no teams"
+    reasons = extensions.enable_refusals(flag_name, teams)
+    if not reasons:
+        return f"all {plural(len(teams), 'team')} ready"
+    slugs = {team.slug for team in teams}
+    named = {reason.split(": ", 1)[0] for reason in reasons}
+    not_ready = len(named) if named <= slugs else len(teams)
+    shown = reasons if listed is None else reasons[:listed]
+    more = format_html("<li>…and {} more</li>", len(reasons) - len(shown)) if len(shown) < len(reasons) else ""
+    return format_html(
+        "{} of {} ready<ul>{}{}</ul>",
+        len(teams) - not_ready,
+        plural(len(teams), "team"),
+        format_html_join("", "<li>{}</li>", ((reason,) for reason in shown)),
+        more,
+    )
+
+
+def readiness_teams() -> list[Team]:
+    return list(Team.objects.order_by("slug"))
 
 
 # --- the team actions ----------------------------------------------------------------
@@ -360,7 +409,9 @@ class FlagAdmin(WaffleFlagAdmin):
     # The stubs type actions as taking waffle's FlagAdmin, the class that first set them; these take this subclass.
     actions = [enable_for_teams, disable_for_teams]  # type: ignore[list-item]
     # Lists where waffle's FlagAdmin has tuples: the same to Django, not to the types inferred from waffle.
-    list_display = ["name", "description", "everyone", "percent", "on_for_teams", "blocked", "modified"]  # type: ignore[assignment]
+    list_display = [  # type: ignore[assignment]
+        "name", "description", "everyone", "percent", "on_for_teams", "blocked", "readiness", "modified",
+    ]
     list_filter = ["everyone"]  # type: ignore[assignment]
     search_fields = ["name"]  # type: ignore[assignment]
     ordering = ["name"]  # type: ignore[assignment]
@@ -380,7 +431,7 @@ class FlagAdmin(WaffleFlagAdmin):
     )
     fieldsets: ClassVar[_FieldsetSpec] = [
         (None, {"fields": ["name", "description", "note"]}),
-        ("Rollout", {"fields": ["on_for_teams", "everyone", "percent", "teams", "blocked_teams"]}),
+        ("Rollout", {"fields": ["on_for_teams", "readiness", "everyone", "percent", "teams", "blocked_teams"]}),
         gate_fieldset,
         ("History", {"fields": ["created", "modified"]}),
     ]
@@ -398,7 +449,7 @@ class FlagAdmin(WaffleFlagAdmin):
         return self.fieldsets if obj else self.add_fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Flag | None = None) -> list[str]:
-        return ["name", "description", "on_for_teams", "created", "modified"] if obj else []
+        return ["name", "description", "on_for_teams", "readiness", "created", "modified"] if obj else []
 
     def get_form(
         self, request: HttpRequest, obj: Flag | None = None, change: bool = False, **kwargs: Any
@@ -423,6 +474,26 @@ class FlagAdmin(WaffleFlagAdmin):
     @admin.display(description="Blocked teams")
     def blocked(self, flag: Flag) -> str | None:
         return team_slugs(flag.blocked_teams.all()) or None
+
+    @admin.display(description="Readiness")
+    def readiness(self, flag: Flag) -> str | SafeString:
+        listed: str | SafeString | None = getattr(flag, READINESS_ATTR, None)
+        # The flag's page: this flag alone, every reason shown.
+        return listed if listed is not None else readiness_summary(flag.name, readiness_teams())
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        # The page is rendered after this returns: give each listed flag its readiness first, one
+        # guard call per registered flag for all teams, and one query for the teams of the whole page.
+        # (Action posts and their confirmation pages have no changelist, and ask nothing.)
+        context = response.context_data if isinstance(response, TemplateResponse) else None
+        changelist = context.get("cl") if context else None
+        if changelist is not None:
+            listed_flags: list[Flag] = list(changelist.result_list)  # the template iterates this same, now cached, list
+            teams = readiness_teams() if any(flag.name in ROLLOUT_FLAGS for flag in listed_flags) else []
+            for flag in listed_flags:
+                setattr(flag, READINESS_ATTR, readiness_summary(flag.name, teams, listed=READINESS_REASONS_LISTED))
+        return response
 
     def save_model(self, request: HttpRequest, obj: Flag, form: FlagForm, change: bool) -> None:
         attribution = audit.current()

@@ -11,8 +11,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 import flags
-from flags import services
+from apps.teams.models import Team
+from flags import extensions, services
 from flags.models import Flag, FlagAudit
+from flags.registry import ROLLOUT_FLAGS
 from tests.factories import FlagFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -133,7 +135,10 @@ def test_the_list_summarises_everyone_on_killed_percentage_and_unregistered_flag
 def test_the_list_makes_the_same_number_of_queries_for_2_and_13_flags(
     admin_client, django_assert_num_queries, team, other_team, names
 ):
-    """Session, user, two counts, the flags, and one prefetch per team list: 7, however many flags."""
+    """Session, user, two counts, the flags, one prefetch per team list, and the teams for the readiness column: 8.
+
+    However many flags: no pair is registered here, so the readiness gate makes no query.
+    """
     # Migrate gave every registered flag a row: delete the others, so the page lists 2 or 13 rows.
     Flag.objects.exclude(name__in=names).delete()
     third = TeamFactory()
@@ -141,11 +146,105 @@ def test_the_list_makes_the_same_number_of_queries_for_2_and_13_flags(
         services.enable_for_teams(name=name, teams=[team, other_team], actor=SETUP)
         services.disable_for_teams(name=name, teams=[third], actor=SETUP)
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = admin_client.get(flags_url())
 
     assert response.status_code == 200
     assert [flag.name for flag in response.context["cl"].result_list] == names
+
+
+# --- the readiness column --------------------------------------------------------------
+
+NOT_READY = {"globex": "31 of 50 comparisons in the last 14 days", "initech": "2 mismatches"}
+
+
+@pytest.fixture
+def guard_calls(monkeypatch):
+    """The only enable guard: one query per call, whatever the number of teams; globex and initech are not ready.
+
+    Yields the calls it received, as (flag name, team slugs).
+    """
+    calls: list[tuple[str, list[str]]] = []
+
+    def guard(flag_name: str, teams: list) -> list[str]:
+        calls.append((flag_name, [team.slug for team in teams]))
+        known = set(Team.objects.filter(pk__in=[team.pk for team in teams]).values_list("slug", flat=True))
+        return [f"{slug}: {NOT_READY[slug]}" for slug in sorted(known) if slug in NOT_READY]
+
+    monkeypatch.setattr(extensions, "_enable_guards", [guard])
+    return calls
+
+
+def readiness_cell(page: str, flag: Flag) -> str:
+    """The readiness cell of the flag's row."""
+    row = page[page.index(f'value="{flag.pk}"'):]
+    start = row.index('<td class="field-readiness">')
+    return row[start:row.index("</td>", start) + len("</td>")]
+
+
+def test_the_list_shows_how_many_teams_are_ready_and_why_the_others_are_not(admin_client, guard_calls, team, other_team):
+    """One guard call per registered flag with every team; unregistered flags read "—"."""
+    TeamFactory(slug="initech")
+    stale = FlagFactory(name="legacy.beta_banner")
+
+    page = admin_client.get(flags_url()).content.decode()
+
+    assert readiness_cell(page, Flag.objects.get(name=FLAG)) == cell(
+        "readiness",
+        "1 of 3 teams ready<ul><li>globex: 31 of 50 comparisons in the last 14 days</li><li>initech: 2 mismatches</li></ul>",
+    )
+    assert readiness_cell(page, stale) == cell("readiness", "—")
+    assert sorted(guard_calls) == [(name, ["acme", "globex", "initech"]) for name in ROLLOUT_FLAGS.names()]
+
+
+def test_the_list_says_all_teams_ready_when_no_guard_refuses(admin_client, flag, team, other_team):
+    """No guard refuses (no pair is registered in these tests): every team is ready."""
+    page = admin_client.get(flags_url()).content.decode()
+
+    assert readiness_cell(page, flag) == cell("readiness", "all 2 teams ready")
+
+
+def test_the_readiness_reasons_are_escaped_and_cut_short_in_the_list(admin_client, monkeypatch, flag):
+    """A reason is text, never markup; past five reasons the list says how many more there are."""
+    for number in range(7):
+        TeamFactory(slug=f"team-{number}")
+    monkeypatch.setattr(
+        extensions, "_enable_guards", [lambda name, teams: [f"{team.slug}: <b>no evidence</b>" for team in teams]]
+    )
+
+    page = admin_client.get(flags_url()).content.decode()
+
+    listed = "".join(f"<li>team-{number}: &lt;b&gt;no evidence&lt;/b&gt;</li>" for number in range(5))
+    assert readiness_cell(page, flag) == cell("readiness", f"0 of 7 teams ready<ul>{listed}<li>…and 2 more</li></ul>")
+
+
+@pytest.mark.parametrize("team_count", [3, 12])
+def test_the_list_makes_the_same_number_of_queries_for_3_and_12_teams(
+    admin_client, django_assert_num_queries, guard_calls, team_count
+):
+    """The 7 queries of the list, one for the teams, and the guard's one per registered flag (13): 21 at any team count."""
+    for number in range(team_count):
+        TeamFactory(slug=f"team-{number:02d}")
+
+    with django_assert_num_queries(7 + 1 + len(ROLLOUT_FLAGS.names())):
+        response = admin_client.get(flags_url())
+
+    assert response.status_code == 200
+    assert len(guard_calls) == len(ROLLOUT_FLAGS.names())
+    assert {len(slugs) for _, slugs in guard_calls} == {team_count}
+
+
+def test_the_flag_page_shows_its_readiness_with_every_reason(admin_client, guard_calls, flag, team, other_team):
+    """The change page shows the same summary, read-only, from one guard call for this flag."""
+    TeamFactory(slug="initech")
+
+    page = admin_client.get(change_url(flag)).content.decode()
+
+    assert (
+        "1 of 3 teams ready<ul><li>globex: 31 of 50 comparisons in the last 14 days</li>"
+        "<li>initech: 2 mismatches</li></ul>"
+    ) in page
+    assert guard_calls == [(FLAG, ["acme", "globex", "initech"])]
 
 
 # --- "Enable for teams…" / "Disable for teams…" ----------------------------------------
