@@ -302,6 +302,25 @@ def unused_registered_names() -> list[tuple[str, str]]:
 # The fields that decide which teams a rollout flag is on for.
 ROLLOUT_FIELDS = ("everyone", "percent", "teams", "blocked_teams")
 
+# In place of waffle's help texts, which speak of users: what each field does for a rollout flag.
+HELP_TEXTS = {
+    "name": "The rollout flag's name, declared in flags/registry.py: also the name of the pair it switches.",
+    "note": "For operators: where the flag is used, which teams pilot it, what to watch.",
+    "everyone": (
+        "No: the kill switch, off for every team, whatever else is set. Yes: on for every team except "
+        "blocked ones. Unknown: per-team rules (the listed teams and the team percentage)."
+    ),
+    "percent": (
+        "On for this share of teams besides the listed ones (0.1 to 99.9; empty or 0: none). Each team has a "
+        "stable, salted place per flag, so a team inside at 20 stays inside at 30; raising it asks the readiness "
+        "gate about the teams it switches on. Blocked teams stay off; for all teams use everyone = Yes."
+    ),
+    "teams": "On for these teams (unless blocked or killed). Listing a team asks the readiness gate first.",
+    "blocked_teams": (
+        "Off for these teams whatever the percentage or everyone = Yes says: the per-team rollback, never refused."
+    ),
+}
+
 
 class FlagForm(FlagModelForm):
     """The flag's own fields, plus the readiness gate's force box and its reason (not stored on the flag).
@@ -325,6 +344,7 @@ class FlagForm(FlagModelForm):
     class Meta:
         model = Flag
         fields = ["name", "note", "everyone", "percent", "teams", "blocked_teams"]
+        help_texts = HELP_TEXTS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -429,15 +449,26 @@ class FlagAdmin(WaffleFlagAdmin):
             ),
         },
     )
+    rollout_description = (
+        "Decided per team, strongest first: everyone = No (killed), blocked, everyone = Yes, listed, "
+        "inside the team percentage. Users, groups, staff, superusers, authenticated users, testing and "
+        "languages (waffle's settings) play no part in a rollout flag, so they are not shown."
+    )
     fieldsets: ClassVar[_FieldsetSpec] = [
         (None, {"fields": ["name", "description", "note"]}),
-        ("Rollout", {"fields": ["on_for_teams", "readiness", "everyone", "percent", "teams", "blocked_teams"]}),
+        (
+            "Rollout",
+            {
+                "fields": ["on_for_teams", "readiness", "everyone", "percent", "teams", "blocked_teams"],
+                "description": rollout_description,
+            },
+        ),
         gate_fieldset,
         ("History", {"fields": ["created", "modified"]}),
     ]
     add_fieldsets: ClassVar[_FieldsetSpec] = [
         (None, {"fields": ["name", "note"]}),
-        ("Rollout", {"fields": ["everyone", "percent", "teams", "blocked_teams"]}),
+        ("Rollout", {"fields": ["everyone", "percent", "teams", "blocked_teams"], "description": rollout_description}),
         gate_fieldset,
     ]
 

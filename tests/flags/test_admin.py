@@ -463,6 +463,28 @@ def test_the_change_form_refuses_a_percentage_outside_0_to_99_9(admin_client, fl
     assert flag.percent is None
 
 
+@pytest.mark.parametrize("page", ["change", "add"])
+def test_the_help_texts_speak_of_teams_not_users(admin_client, flag, rollout_flag, page):
+    """waffle's help texts (a percentage of users, overriding all other settings…) give way to what each field does per team."""
+    url = change_url(flag) if page == "change" else reverse("admin:flags_flag_add")
+
+    content = admin_client.get(url).content.decode()
+
+    for help_text in (
+        "On for this share of teams besides the listed ones (0.1 to 99.9; empty or 0: none).",
+        "No: the kill switch, off for every team, whatever else is set.",
+        "On for these teams (unless blocked or killed).",
+        "Off for these teams whatever the percentage or everyone = Yes says: the per-team rollback, never refused.",
+        "For operators: where the flag is used, which teams pilot it, what to watch.",
+        "Users, groups, staff, superusers, authenticated users, testing and languages (waffle's settings) play no part",
+    ):
+        assert help_text in content
+    for waffle_text in ("percentage of users", "for everyone, overriding all other settings", "Note where this Flag is used"):
+        assert waffle_text not in content
+    assert 'name="users"' not in content
+    assert 'name="superusers"' not in content
+
+
 def test_the_add_form_offers_only_registered_flags_without_a_row(admin_client, rollout_flag):
     """Migrate gave every flag registered then a row, so only one registered since (the test flag) is offered."""
     response = admin_client.get(reverse("admin:flags_flag_add"))
