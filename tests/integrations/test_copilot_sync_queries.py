@@ -8,8 +8,8 @@ login costs, and the full syncs through the orchestrator.
 
 The full syncs call the `integrations.copilot_sync` pair with its flag off
 (legacy serves) and sampling off; with a cold flag store and cache the
-rollout decision reads the flags' versions (the flag has no row, so there is
-no state to read) and the pair's sampling rates (2 queries).
+rollout decision reads the flags' versions, the state of the flag's row
+(created off by migrate) and the pair's sampling rates (3 queries).
 """
 
 from __future__ import annotations
@@ -67,25 +67,25 @@ def legacy_serves_unsampled(settings):
 
 
 @pytest.mark.usefixtures("legacy_serves_unsampled")
-def test_a_full_sync_of_three_users_takes_29_queries(team, github_stub, report_root, django_assert_num_queries):
-    """The orchestration adds six queries to the writer: the integration, the rollout decision (2), the status,
+def test_a_full_sync_of_three_users_takes_30_queries(team, github_stub, report_root, django_assert_num_queries):
+    """The orchestration adds seven queries to the writer: the integration, the rollout decision (3), the status,
     and the savepoint (and its release) in which a write pair's serving side runs, so a lost deadlock can be retried."""
     GitHubIntegrationFactory(team=team, org_slug="acme")
     write_report_for_new_members(team, report_root, 3)
 
-    with django_assert_num_queries(29):
+    with django_assert_num_queries(30):
         summary = sync_copilot_metrics(team=team, day=DAY)
 
     assert summary.stored == 3
 
 
 @pytest.mark.usefixtures("legacy_serves_unsampled")
-def test_a_full_sync_of_nine_users_takes_71_queries(team, github_stub, report_root, django_assert_num_queries):
-    """Same six extra queries; the growth is all in the per-record writer."""
+def test_a_full_sync_of_nine_users_takes_72_queries(team, github_stub, report_root, django_assert_num_queries):
+    """Same seven extra queries; the growth is all in the per-record writer."""
     GitHubIntegrationFactory(team=team, org_slug="acme")
     write_report_for_new_members(team, report_root, 9)
 
-    with django_assert_num_queries(71):
+    with django_assert_num_queries(72):
         summary = sync_copilot_metrics(team=team, day=DAY)
 
     assert summary.stored == 9
