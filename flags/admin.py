@@ -40,7 +40,7 @@ from apps.teams.models import Team
 from flags import audit, extensions, services
 from flags.audit import attributed_to, user_actor
 from flags.errors import FlagError
-from flags.models import Flag, FlagAudit
+from flags.models import CHANGE_ROLLOUT, FORCE_ROLLOUT, Flag, FlagAudit
 from flags.registry import ROLLOUT_FLAGS
 from tformance.admin import ReadOnlyAdmin
 
@@ -55,6 +55,7 @@ else:
     FlagModelForm = forms.ModelForm
 
 CHANGE_FORM_REASON = "admin change form"
+FORCE_NEEDS_PERMISSION = "Forcing past the readiness gate needs the flags.force_rollout permission."
 DELETE_REASON = "admin delete"
 # Marks the confirmation page's POST, as "post=yes" does for Django's delete_selected.
 CONFIRM_FIELD = "confirm"
@@ -215,11 +216,13 @@ def run_team_action(
         teams = list(form.cleaned_data["teams"])
         reason = form.cleaned_data["reason"]
         force = form.cleaned_data.get("force", False)
-        if action.guarded and not force:
+        if force and not request.user.has_perm(FORCE_ROLLOUT):
+            form.add_error("force", FORCE_NEEDS_PERMISSION)
+        elif action.guarded and not force:
             refusals = [
                 (flag.name, problems) for flag in selected if (problems := extensions.enable_refusals(flag.name, teams))
             ]
-        if not refusals:
+        if not refusals and not form.errors:
             options = {"force": force} if action.guarded else {}
             try:
                 with transaction.atomic():
@@ -346,6 +349,9 @@ class FlagForm(FlagModelForm):
         fields = ["name", "note", "everyone", "percent", "teams", "blocked_teams"]
         help_texts = HELP_TEXTS
 
+    # Set by FlagAdmin.get_form from the user's permissions: whether "force" may be used.
+    can_force: ClassVar[bool] = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.audit_reason = CHANGE_FORM_REASON
@@ -387,6 +393,9 @@ class FlagForm(FlagModelForm):
             blocked_ids=[team.pk for team in cleaned["blocked_teams"]],
         )
         if not check.refusals:
+            return
+        if cleaned.get("force") and not self.can_force:
+            self.add_error("force", FORCE_NEEDS_PERMISSION)
             return
         if not cleaned.get("force"):
             raise ValidationError(
@@ -487,7 +496,17 @@ class FlagAdmin(WaffleFlagAdmin):
     ) -> type[forms.ModelForm[Flag]]:
         if obj is None:
             kwargs["form"] = self.add_form
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # The form class is built per request already: it may carry this user's right to force.
+        form.can_force = request.user.has_perm(FORCE_ROLLOUT)  # type: ignore[attr-defined]
+        return form
+
+    def has_change_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
+        # A rollout changes what teams are served: Django's change_flag is not enough without change_rollout.
+        return super().has_change_permission(request, obj) and request.user.has_perm(CHANGE_ROLLOUT)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and request.user.has_perm(CHANGE_ROLLOUT)
 
     def has_delete_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
         if obj is not None and obj.name in ROLLOUT_FLAGS:
