@@ -42,7 +42,9 @@ def set_viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
     )
 
 
-def screenshot(*, base_url: str, username: str, password: str, path: str, output: Path, width: int) -> int:
+def screenshot(
+    *, base_url: str, username: str, password: str, path: str, output: Path, width: int, max_height: int = MAX_HEIGHT
+) -> int:
     """Save the page at `path` as seen by `username`; returns the screenshot's height in CSS pixels."""
     options = webdriver.ChromeOptions()
     options.binary_location = executable("chromium")
@@ -67,7 +69,7 @@ def screenshot(*, base_url: str, username: str, password: str, path: str, output
             # Open the page itself: the login's redirect may have gone elsewhere.
             driver.get(f"{base_url}{path}")
             wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
-            height = min(int(driver.execute_script("return document.body.scrollHeight")), MAX_HEIGHT)
+            height = min(int(driver.execute_script("return document.body.scrollHeight")), max_height)
             set_viewport(driver, width, height)
             output.parent.mkdir(parents=True, exist_ok=True)
             if not driver.save_screenshot(str(output)):
@@ -85,10 +87,13 @@ def main() -> None:
     parser.add_argument("--path", default="/ops/shadow/", help="the page to capture (default: the shadow console)")
     parser.add_argument("--output", type=Path, required=True, help="PNG file to write")
     parser.add_argument("--width", type=int, default=1280, help="CSS viewport width in pixels")
+    parser.add_argument(
+        "--max-height", type=int, default=MAX_HEIGHT, help=f"cut the page at this height (default {MAX_HEIGHT} px)"
+    )
     args = parser.parse_args()
     height = screenshot(
         base_url=args.base_url.rstrip("/"), username=args.username, password=args.password,
-        path=args.path, output=args.output, width=args.width,
+        path=args.path, output=args.output, width=args.width, max_height=args.max_height,
     )
     print(f"{args.output}: {args.width}×{height} px of {args.base_url.rstrip('/')}{args.path}")
 

@@ -35,6 +35,12 @@ def setting(transactional_db):
     )
     team = TeamFactory(name="Acme", slug="acme")
     DailyEvidenceFactory(pair_name=PAIR, team=team, runs=31, matches=31)
+    # Long figures in every column of another pair, as the demo shows them.
+    DailyEvidenceFactory(
+        pair_name="metrics.ai_adoption_trend", team=team, runs=5, matches=5, measured_runs=5,
+        legacy_ms_histogram=[0] * 17 + [5] + [0] * 7, optimized_ms_histogram=[0] * 17 + [5] + [0] * 7,
+        legacy_ms_total=3000.0, optimized_ms_total=600.0, legacy_queries_total=500, optimized_queries_total=5,
+    )
     record = ShadowRecordFactory(pair_name=PAIR, team=team, diff=SIDES_DIFF, call_arguments={"limit": 10})
     return record
 
@@ -54,12 +60,26 @@ def submit(browser: webdriver.Chrome, *, reason: str, force: bool = False) -> No
     WebDriverWait(browser, WAIT_SECONDS).until(EC.staleness_of(button))
 
 
+# Tables (and anything else) sticking out of their card: clipped or scrolled inside it, they hide columns.
+OUT_OF_CARD = """
+const out = [];
+for (const card of document.querySelectorAll('.card')) {
+  const edge = card.getBoundingClientRect().right + 0.5;
+  for (const el of card.querySelectorAll('table, svg, pre, code, form')) {
+    if (el.getBoundingClientRect().right > edge) out.push(el.tagName + '.' + el.className + ' in ' + (card.id || card.className));
+  }
+}
+return out;
+"""
+
+
 def assert_fits(browser: webdriver.Chrome, url: str) -> None:
     browser.get(url)
     wait_for(browser, "h1")
     for width in (1280, 390):
         set_viewport_width(browser, width)
         assert horizontal_overflow(browser) <= 0, f"{url} at {width} px: {overflow_report(browser)}"
+        assert browser.execute_script(OUT_OF_CARD) == [], f"{url} at {width} px: wider than their card"
     set_viewport_width(browser, 1280)
 
 
