@@ -46,25 +46,10 @@ def add_histograms(first: list[int], second: list[int]) -> list[int]:
     return [a + b for a, b in zip(first, second)]  # noqa: B905
 
 
-def percentile(histogram: list[int], buckets: Sequence[float], fraction: float) -> float | None:
-    """The upper bound of the bucket holding the given fraction of samples (None without samples)."""
-    total = sum(histogram)
-    if not total:
-        return None
-    threshold = fraction * total
-    running = 0
-    for index, count in enumerate(histogram):
-        running += count
-        if running >= threshold:
-            return buckets[index] if index < len(buckets) else float("inf")
-    return float("inf")
+def locate(histogram: list[int], fraction: float) -> tuple[int, float] | None:
+    """The bucket holding the given fraction of samples, and how far into it (0 to 1) that sample lies.
 
-
-def estimate_percentile(histogram: list[int], buckets: Sequence[float], fraction: float) -> float | None:
-    """The percentile interpolated inside its bucket, assuming samples spread evenly across it.
-
-    Closer than the bucket's upper bound (a p50 of 330 ms no longer reads as 500); the
-    lower bound of the first bucket is 0. None without samples, inf in the last, open bucket.
+    None without samples.
     """
     total = sum(histogram)
     if not total:
@@ -73,12 +58,34 @@ def estimate_percentile(histogram: list[int], buckets: Sequence[float], fraction
     running = 0
     for index, count in enumerate(histogram):
         if count and running + count >= threshold:
-            if index >= len(buckets):
-                return float("inf")
-            lower = buckets[index - 1] if index else 0.0
-            return lower + (buckets[index] - lower) * (threshold - running) / count
+            return index, (threshold - running) / count
         running += count
-    return float("inf")
+    return len(histogram) - 1, 1.0
+
+
+def percentile(histogram: list[int], buckets: Sequence[float], fraction: float) -> float | None:
+    """The upper bound of the bucket holding the given fraction of samples (None without samples)."""
+    found = locate(histogram, fraction)
+    if found is None:
+        return None
+    index, _ = found
+    return buckets[index] if index < len(buckets) else float("inf")
+
+
+def estimate_percentile(histogram: list[int], buckets: Sequence[float], fraction: float) -> float | None:
+    """The percentile interpolated inside its bucket, assuming samples spread evenly across it.
+
+    Closer than the bucket's upper bound (a p50 of 330 ms no longer reads as 500); the
+    lower bound of the first bucket is 0. None without samples, inf in the last, open bucket.
+    """
+    found = locate(histogram, fraction)
+    if found is None:
+        return None
+    index, share = found
+    if index >= len(buckets):
+        return float("inf")
+    lower = buckets[index - 1] if index else 0.0
+    return lower + (buckets[index] - lower) * share
 
 
 def short_day(day: dt.date) -> str:
