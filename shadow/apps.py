@@ -8,7 +8,8 @@ class ShadowConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: these modules use models, which exist only once Django has loaded every app.
-        from shadow import checks, cli, dispatch, gate, pairs, signals  # noqa: F401  (checks register themselves)
+        # autopilot: its beat task registers with Celery on import.
+        from shadow import autopilot, checks, cli, dispatch, gate, pairs, signals  # noqa: F401  (checks register themselves)
 
         pairs.install_dispatcher(dispatch.call_pair)
         signals.connect()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
@@ -295,3 +296,95 @@ class ArgumentSet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pair_name} team {self.team_id} {self.arguments_hash} (last {self.last_day})"
+
+
+class RolloutPlan(models.Model):
+    """The autopilot's plan for one pair: which teams, how fast, and the evidence each promotion needs.
+
+    The autopilot (shadow.autopilot) promotes the next ready teams, `step_size` at a time and at most
+    `max_teams_per_day` a day, waits `bake_minutes` after each step, halts and rolls the step back on
+    a mismatch or optimized error, and pauses when either side's code changes or someone rolls a
+    promoted team back by hand. A dry-run plan is only explained, never acted on.
+    """
+
+    class Status(models.TextChoices):
+        DRY_RUN = "dry_run", "Dry run"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        HALTED = "halted", "Halted"
+        ABORTED = "aborted", "Aborted"
+        COMPLETED = "completed", "Completed"
+
+    pair_name = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRY_RUN)
+    status_reason = models.TextField(blank=True, help_text="Why the plan is paused, halted, aborted or completed.")
+    teams = models.JSONField(
+        default=list, blank=True,
+        help_text="Team slugs in the order to promote them; empty: every team, smallest data first.",
+    )
+    step_size = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)], help_text="Teams promoted per step.")
+    bake_minutes = models.PositiveIntegerField(
+        default=60, help_text="Minutes to wait after a step, optimized serving and legacy compared, before the next."
+    )
+    min_comparisons = models.PositiveIntegerField(
+        default=50, help_text="Comparisons a team needs, for the current code revisions, before its promotion."
+    )
+    min_argument_sets = models.PositiveIntegerField(default=3, help_text="Distinct argument sets a team needs.")
+    max_p95_ratio = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("1.20"), validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Optimized p95 may be at most this times legacy p95 (1.20: 20 % slower).",
+    )
+    max_teams_per_day = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1)], help_text="Promotions per day (UTC), across steps."
+    )
+    retire_after_days = models.PositiveIntegerField(
+        default=14, help_text="Days every team must have been on with clean evidence before legacy can go."
+    )
+    # The code the analysis is for: a change of either side pauses the plan and starts it afresh.
+    revisions = models.JSONField(default=dict, blank=True)
+    # The step being baked: when its teams went on, and which (team ids).
+    step_started_at = models.DateTimeField(null=True, blank=True)
+    step_team_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pair_name"]
+
+    def __str__(self) -> str:
+        return f"rollout plan of {self.pair_name} ({self.get_status_display().lower()})"
+
+
+class PlanDecision(models.Model):
+    """One thing the autopilot (or an operator, on the plan) did, with the evidence that justified it.
+
+    Append-only, like the flags' audit log; each promotion and rollback is also a flag audit entry by
+    system:autopilot.
+    """
+
+    class Action(models.TextChoices):
+        PROMOTE = "promote", "Promoted"
+        ROLL_BACK = "roll_back", "Rolled back"
+        HALT = "halt", "Halted"
+        PAUSE = "pause", "Paused"
+        RESUME = "resume", "Resumed"
+        ABORT = "abort", "Aborted"
+        RESTART = "restart", "Restarted analysis"
+        COMPLETE = "complete", "Completed"
+        START = "start", "Started"
+
+    plan = models.ForeignKey(RolloutPlan, on_delete=models.CASCADE, related_name="decisions")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team_slug = models.CharField(max_length=100, blank=True)
+    actor = models.CharField(max_length=150, default="system:autopilot")
+    reason = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict, blank=True, help_text="The evidence snapshot the decision rested on.")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        target = f" {self.team_slug}" if self.team_slug else ""
+        return f"{self.plan.pair_name}: {self.get_action_display().lower()}{target} by {self.actor}"

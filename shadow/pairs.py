@@ -336,10 +336,12 @@ class TeamData:
     shapes(team): the edge-case shapes the team's rows hold, by name -> present; verify prints which it
     covered. generate(count, visit): build up to `count` synthetic edge-case teams one at a time, call
     visit(team) on each inside a savepoint rolled back afterwards, and return how many were built.
+    sizes(team ids): how much data each team has, by team id (the autopilot promotes small teams first).
     """
 
     shapes: Callable[[Any], dict[str, bool]]
     generate: Callable[[int, Callable[[Any], None]], int]
+    sizes: Callable[[list[int]], dict[int, int]] | None = None
 
 
 _team_data: TeamData | None = None

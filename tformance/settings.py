@@ -164,6 +164,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.integrations.tasks.sync_all_teams_copilot_metrics_task",
         "schedule": crontab(minute=30, hour=2),
     },
+    # The rollout autopilot (shadow.autopilot): each run acts on every active plan, one run at a time.
+    "shadow-autopilot": {
+        "task": "shadow.autopilot.run_autopilot_task",
+        "schedule": env_float("SHADOW_AUTOPILOT_INTERVAL_SECONDS", 300.0),
+    },
 }
 
 # --- GitHub --------------------------------------------------------------------
