@@ -37,6 +37,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from apps.teams.models import Team
+from flags import rules
 from flags.errors import GateRefusedError
 from flags.models import FlagAudit
 from flags.services import disable_for_teams, enable_for_teams
@@ -132,6 +133,8 @@ class Decision:
     promote: list[TeamVerdict] = field(default_factory=list)
     roll_back: list[Team] = field(default_factory=list)
     revisions: dict[str, str] = field(default_factory=dict)
+    # A promoted team someone else switched off, and who: the plan stops counting it as its own.
+    dropped: list[tuple[Team, str]] = field(default_factory=list)
 
 
 def plan_teams(plan: RolloutPlan) -> list[Team]:
@@ -208,24 +211,40 @@ def decide(plan: RolloutPlan, *, now: dt.datetime) -> Decision:
     teams = plan_teams(plan)
     by_id = {team.pk: team for team in teams}
     [status] = flag_statuses(teams=teams, flag_names=[plan.pair_name])
-    on = {team.pk for team, cell in zip(teams, status.teams, strict=True) if cell.on}
+    if status.everyone is False:
+        return Decision("pause", f"{plan.pair_name} was killed; restore it, then resume the plan")
+    cells = {team.pk: cell for team, cell in zip(teams, status.teams, strict=True)}
+    on = {team_id for team_id, cell in cells.items() if cell.on}
     promoted = {team_id: at for team_id, at in promotions(plan).items() if team_id in by_id}
     evidence = evidence_for(plan.pair_name, list(by_id), today=now.date())
 
     # A promoted team now off: by the guarded rollback, a failure (halt); by anyone else, a decision to respect (pause).
-    dropped = [team_id for team_id in promoted if team_id not in on]
-    if dropped:
-        changes = last_changes(plan.pair_name, dropped)
-        for team_id in dropped:
-            change = changes.get(team_id)
-            who = change.actor if change else "someone"
-            why = f" ({change.reason})" if change and change.reason else ""
-            if who == AUTO_ROLLBACK_ACTOR:
-                return halt(plan, by_id, f"{by_id[team_id].slug} was rolled back automatically{why}")
-            if who != AUTOPILOT_ACTOR:
-                return Decision("pause", f"{by_id[team_id].slug} was switched off by {who}{why}; resume when settled")
+    gone = [team_id for team_id in promoted if team_id not in on]
+    changes = last_changes(plan.pair_name, [team_id for team_id, cell in cells.items() if cell.cause == rules.BLOCKED])
+    if gone:
+        dropped = [(by_id[team_id], changes[team_id].actor if team_id in changes else "someone") for team_id in gone]
+        what = "; ".join(
+            f"{by_id[team_id].slug} was switched off by {who}"
+            + (f" ({changes[team_id].reason})" if team_id in changes and changes[team_id].reason else "")
+            for team_id, (_, who) in zip(gone, dropped, strict=True)
+        )
+        if any(who == AUTO_ROLLBACK_ACTOR for _, who in dropped):
+            decision = halt(plan, by_id, what)
+            decision.dropped = dropped
+            decision.roll_back = [team for team in decision.roll_back if team.pk not in gone]
+            return decision
+        return Decision("pause", f"{what}; resume when settled", dropped=dropped)
 
-    failing = failures_since(plan.pair_name, {team_id: promoted[team_id] for team_id in promoted if team_id in on})
+    # Failures before the plan was last started or resumed were judged by whoever resumed it: the
+    # tally counts per day, so that day's counts at the time are the baseline.
+    resumed = plan.decisions.filter(action__in=[Action.START, Action.RESUME]).order_by("-created_at", "-id").first()
+    floor = resumed.created_at if resumed else plan.created_at
+    baseline = resumed.evidence.get("failures_that_day", {}) if resumed else {}
+    counted = failures_since(plan.pair_name, {team_id: max(at, floor) for team_id, at in promoted.items()})
+    failing = {
+        team_id: count - baseline.get(str(team_id), 0)
+        for team_id, count in counted.items() if count > baseline.get(str(team_id), 0)
+    }
     if failing:
         detail = ", ".join(f"{by_id[team_id].slug}: {count}" for team_id, count in failing.items())
         return halt(plan, by_id, f"mismatches or optimized errors while optimized served since promotion ({detail})")
@@ -242,6 +261,11 @@ def decide(plan: RolloutPlan, *, now: dt.datetime) -> Decision:
             ))
             continue
         blocker = not_ready_because(plan, item)
+        who = changes[team.pk].actor if team.pk in changes else "someone"
+        if cells[team.pk].cause == rules.BLOCKED and who != AUTOPILOT_ACTOR:
+            # Switched off on purpose by someone: the autopilot never lifts another's block (its own, after a halt, it may).
+            verdicts.append(TeamVerdict(team, "blocked", f"switched off by {who}", snapshot(item)))
+            continue
         if blocker is None:
             verdict = TeamVerdict(team, "ready", evidence=snapshot(item))
             ready.append(verdict)
@@ -341,9 +365,11 @@ def act(plan: RolloutPlan, decision: Decision, *, now: dt.datetime) -> list[Plan
         set_status(plan, Status.PAUSED, decision.reason, revisions=decision.revisions, step_started_at=None, step_team_ids=[])
         done.append(record(plan, Action.RESTART, now=now, reason=decision.reason, evidence={"revisions": decision.revisions}))
     elif decision.kind == "pause":
+        done.extend(drop(plan, decision, now=now))
         set_status(plan, Status.PAUSED, decision.reason)
         done.append(record(plan, Action.PAUSE, now=now, reason=decision.reason))
     elif decision.kind == "halt":
+        done.extend(drop(plan, decision, now=now))
         reason = f"autopilot halted: {decision.reason}"
         if decision.roll_back:
             disable_for_teams(name=plan.pair_name, teams=decision.roll_back, actor=AUTOPILOT_ACTOR, reason=reason)
@@ -371,6 +397,14 @@ def act(plan: RolloutPlan, decision: Decision, *, now: dt.datetime) -> list[Plan
         set_status(plan, Status.COMPLETED, decision.reason)
         done.append(record(plan, Action.COMPLETE, now=now, reason=decision.reason))
     return done
+
+
+def drop(plan: RolloutPlan, decision: Decision, *, now: dt.datetime) -> list[PlanDecision]:
+    """Record the promoted teams others switched off as rolled back, by them: no longer the plan's to watch."""
+    return [
+        record(plan, Action.ROLL_BACK, now=now, team=team, actor=who, reason="switched off outside the plan")
+        for team, who in decision.dropped
+    ]
 
 
 @dataclass(frozen=True)
@@ -416,7 +450,10 @@ def start(plan: RolloutPlan, *, actor: str, reason: str, now: dt.datetime | None
     with transaction.atomic():
         action = Action.START if plan.status == Status.DRY_RUN else Action.RESUME
         set_status(plan, Status.ACTIVE, "", revisions=pairs.get(plan.pair_name).revisions())
-        return record(plan, action, now=now, reason=reason, actor=actor)
+        # Failures already counted today are behind the operator's decision (see decide).
+        today = FailureTally.objects.filter(pair_name=plan.pair_name, day=now.date()).values_list("team_id", "mismatches", "errors")
+        counted = {str(team_id): mismatches + errors for team_id, mismatches, errors in today if mismatches + errors}
+        return record(plan, action, now=now, reason=reason, actor=actor, evidence={"failures_that_day": counted})
 
 
 def pause(plan: RolloutPlan, *, actor: str, reason: str, now: dt.datetime | None = None) -> PlanDecision:

@@ -228,6 +228,45 @@ def test_a_rollback_by_hand_during_a_plan_pauses_it(six):
     assert plan.status_reason == "team-2 was switched off by user:olga (slow dashboard reported); resume when settled"
     # Not undone, and nobody else promoted.
     assert on(*six) == [True, False, False, False, False, False]
+    assert actions(plan)[-2:] == [("roll_back", "team-2"), ("pause", "")]
+    assert plan.decisions.get(action="roll_back").actor == OPERATOR
+
+    # Resumed: the team switched off by hand stays off, said so; the others go on.
+    autopilot.start(plan, actor=OPERATOR, reason="dashboard fine again", now=later(70))
+    assert autopilot.explain(plan, now=later(71)).teams[1].line() == "team-2: blocked, switched off by user:olga"
+    autopilot.run(now=later(71))
+    assert on(*six) == [True, False, True, True, False, False]
+
+
+@pytest.mark.django_db
+def test_a_kill_pauses_the_plan(six):
+    plan = active_plan(teams=six, now=NOW)
+    autopilot.run(now=later(1))
+    services.set_everyone(name=PAIR, everyone=False, actor=OPERATOR, reason="incident")
+
+    autopilot.run(now=later(62))
+
+    plan.refresh_from_db()
+    assert (plan.status, plan.status_reason) == (Status.PAUSED, f"{PAIR} was killed; restore it, then resume the plan")
+    assert on(*six) == [False] * 6
+
+
+@pytest.mark.django_db
+def test_after_a_halt_is_resumed_the_failure_that_halted_it_no_longer_counts(six):
+    plan = active_plan(teams=six, now=NOW)
+    autopilot.run(now=later(1))
+    autopilot.run(now=later(62))
+    # A failure of a team of the first step: the halt rolls back the current step only.
+    FailureTally.objects.create(pair_name=PAIR, team=six[0], day=later(70).date(), errors=1)
+    autopilot.run(now=later(70))
+    assert on(*six[:4]) == [True, True, False, False]
+
+    autopilot.start(plan, actor=OPERATOR, reason="error explained: a timeout upstream", now=later(80))
+    autopilot.run(now=later(81))
+
+    plan.refresh_from_db()
+    assert plan.status == Status.ACTIVE
+    assert on(*six[:4]) == [True, True, True, True]
 
 
 @pytest.mark.django_db
