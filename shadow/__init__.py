@@ -16,6 +16,8 @@ The public face. Application code imports from here only:
 - register_type(cls): let a dataclass travel as call arguments (deferred runs, records).
 - register_team_data(TeamData(shapes=…, generate=…)): the edge-case shapes of a team's data
   and a builder of synthetic teams, for `rollout verify` (its coverage line, --generated).
+- sample_plan(name, team_slugs=…): give a pair a dry-run rollout plan for the autopilot to
+  explain (the demo's), unless it has a plan already.
 - The errors: ShadowError and its subclasses.
 
 How the package is layered, and how to add a pair: docs/architecture.md.
@@ -52,6 +54,7 @@ __all__ = [
     "pair",
     "register_team_data",
     "register_type",
+    "sample_plan",
 ]
 
 
@@ -61,3 +64,20 @@ def compare(name: str, *, team: Any, **kwargs: Any) -> Comparison:
     from shadow.judging import compare_now
 
     return compare_now(name, team=team, **kwargs)
+
+
+def sample_plan(pair_name: str, *, team_slugs: list[str] | None = None) -> bool:
+    """Give the pair a rollout plan in dry run, with the model's defaults, unless it has one; whether one was created.
+
+    A plan in dry run is only explained, never acted on. An existing plan is kept as it is, whatever its
+    status: an operator may have started it since. team_slugs: the promotion order; None: every team.
+    """
+    # Imported on call: Django loads the shadow models after this package.
+    from shadow.models import RolloutPlan
+    from shadow.pairs import get
+
+    get(pair_name)  # an unknown pair raises UnknownPairError rather than leaving a plan nothing can act on
+    _, created = RolloutPlan.objects.get_or_create(
+        pair_name=pair_name, defaults={"status": RolloutPlan.Status.DRY_RUN, "teams": list(team_slugs or [])}
+    )
+    return created

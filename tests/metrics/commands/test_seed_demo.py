@@ -138,3 +138,22 @@ def test_recorded_demo_reports_replay_through_the_real_sync(tmp_path, settings):
     }
     assert synced == seeded
     assert f"{len(seeded)} stored, 1 unmatched" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seeding_starts_one_rollout_plan_in_dry_run_and_reseeding_keeps_it():
+    """The demo shows the autopilot's explanation of a plan it does not act on; an operator's changes to it survive a re-seed."""
+    from shadow.models import RolloutPlan
+
+    out = io.StringIO()
+    call_command("seed_demo", *SMALL, stdout=out)
+    [plan] = RolloutPlan.objects.all()
+    assert (plan.pair_name, plan.status, plan.teams) == ("metrics.team_breakdown", RolloutPlan.Status.DRY_RUN, ["demo-1", "demo-2"])
+    assert "rollout plan for metrics.team_breakdown in dry run" in out.getvalue()
+
+    RolloutPlan.objects.filter(pk=plan.pk).update(step_size=5)
+    out = io.StringIO()
+    call_command("seed_demo", *SMALL, stdout=out)
+    [kept] = RolloutPlan.objects.all()
+    assert (kept.pk, kept.status, kept.step_size) == (plan.pk, RolloutPlan.Status.DRY_RUN, 5)
+    assert "rollout plan" not in out.getvalue()

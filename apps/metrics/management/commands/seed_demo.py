@@ -3,7 +3,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+import shadow
 from apps.metrics.demo import DemoSpec, demo_end_date, seed_demo, write_demo_reports
+
+# The pair the demo's rollout plan is for: the console explains, team by team, what the autopilot would do.
+SAMPLE_PLAN_PAIR = "metrics.team_breakdown"
 
 
 class Command(BaseCommand):
@@ -42,11 +46,18 @@ class Command(BaseCommand):
             seed=options["seed"],
             end_date=options["end_date"],
         )
+        slugs = []
         for seeded in seed_demo(spec):
+            slugs.append(seeded.team.slug)
             self.stdout.write(
                 f"{seeded.team.slug} ({seeded.team.name}): {seeded.members} members, {seeded.prs} PRs, "
                 f"{seeded.reviews} reviews, {seeded.commits} commits, {seeded.surveys} surveys, "
                 f"{seeded.usage_rows} Copilot days"
+            )
+        # Dry run: the autopilot only explains the plan until someone starts it; a plan already there is kept.
+        if shadow.sample_plan(SAMPLE_PLAN_PAIR, team_slugs=slugs):
+            self.stdout.write(
+                f"Created a rollout plan for {SAMPLE_PLAN_PAIR} in dry run: the console shows what the autopilot would do"
             )
         if options["reports_dir"] is not None:
             day = demo_end_date(spec)
