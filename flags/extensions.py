@@ -6,6 +6,8 @@
 - Status columns: a provider adds columns to the team rows of `rollout
   status` (text table, and the "evidence" key of each team in --json).
 - Sub-commands: other apps add `rollout <name>` sub-commands.
+- Status notes: a provider adds lines after the `rollout status` table (and
+  the "notes" list of --json), e.g. the pairs whose legacy side can go.
 
 Registration happens in the other app's AppConfig.ready(); registering the
 same callable again is a no-op, so a second ready() (tests) is harmless.
@@ -63,6 +65,26 @@ def status_columns(flag_name: str, teams: list[Team]) -> dict[int, dict[str, Any
         for team_id, columns in provider(flag_name, teams).items():
             merged.setdefault(team_id, {}).update(columns)
     return merged
+
+
+# --- status notes ------------------------------------------------------------------------
+
+# () -> lines to print after the `rollout status` table; an empty list when there is nothing to say.
+StatusNotesProvider = Callable[[], list[str]]
+
+_status_note_providers: list[StatusNotesProvider] = []
+
+
+def register_status_notes(provider: StatusNotesProvider) -> StatusNotesProvider:
+    """Add notes to `rollout status`. The provider is called once per status, whatever the teams shown."""
+    if provider not in _status_note_providers:
+        _status_note_providers.append(provider)
+    return provider
+
+
+def status_notes() -> list[str]:
+    """Every provider's notes, in the order the providers were registered."""
+    return [note for provider in _status_note_providers for note in provider()]
 
 
 # --- rollout sub-commands ----------------------------------------------------------------

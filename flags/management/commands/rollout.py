@@ -16,7 +16,9 @@ readiness gate) refuses exits with status 1, prints the guard's problems and
 changes nothing; --force with a --reason goes past it, and the audit entry
 says so. Switching teams off (disable, kill, a lower percentage) is never refused.
 Each sub-command is one entry in SUBCOMMANDS; other apps add theirs through
-flags.extensions.register_subcommand (shadow: verify, shadow).
+flags.extensions.register_subcommand (shadow: verify, shadow, plan), and
+lines after the status table through flags.extensions.register_status_notes
+(shadow: the pairs whose legacy side is ready to retire).
 """
 
 from __future__ import annotations
@@ -146,17 +148,30 @@ def change_mode(command: BaseCommand, *, name: str, write: Callable[[], Flag]) -
 
 
 def status_arguments(parser: CommandParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON document instead of a table; the notes printed after the table (e.g. pairs ready '
+        'to retire) are its "notes" list, present only when there are notes',
+    )
     add_team_argument(parser, help_text="only this team (repeatable)")
 
 
 def run_status(command: BaseCommand, options: dict[str, Any]) -> None:
     teams = resolve_teams(options["teams"]) if options["teams"] else None
     statuses = flag_statuses(teams=teams, with_columns=True)
+    # Notes concern pairs, not teams: --team does not filter them.
+    notes = extensions.status_notes()
     if options["json"]:
-        command.stdout.write(json.dumps(status_document(statuses), indent=2))
+        document = status_document(statuses)
+        if notes:
+            # Only when there are any, so the document's keys stay as they were for everyone else.
+            document["notes"] = notes
+        command.stdout.write(json.dumps(document, indent=2))
     else:
         command.stdout.write(status_table(statuses))
+        if notes:
+            command.stdout.write("\n" + "\n".join(notes))
 
 
 def enable_arguments(parser: CommandParser) -> None:
