@@ -4,15 +4,20 @@
     rollout verify PAIR --generated N [--runs N] [--budget MS] [--show-personal]
     rollout verify PAIR --record ID [--runs N] [--budget MS] [--noise] [--show-personal]
     rollout shadow PAIR [--rate R [--reason TEXT]] [--team SLUG]
+    rollout plan PAIR [--dry-run] [--create] [--teams SLUG,… | --all-teams] [--step N] [--bake MINUTES] …
+        [(--start | --pause | --resume | --abort) --reason TEXT]
+    rollout plan --list
 
 Hooked into flags through flags.extensions (see register(), called from
-ShadowConfig.ready), so flags never imports this package. Exit status:
+ShadowConfig.ready), so flags never imports this package; so are the
+retirement notes of `rollout status`. Exit status:
 MATCHED (0) done, every comparison matched; MISMATCHED (1) at least one
-comparison did not match (verify; a mismatch wins over anything else);
-USAGE_ERROR (2) bad input (unknown pair, team or record, a bad rate, run count,
-budget or --generated count, a pair without examples); INCONCLUSIVE (3) nothing mismatched, but
-some comparisons could not decide (a timeout, an error, a side blocked by a
-row lock), the last line says why (verify).
+comparison did not match (verify; a mismatch wins over anything else), or
+the pair has no rollout plan (plan); USAGE_ERROR (2) bad input (unknown pair, team or record,
+a bad rate, run count, budget or --generated count, a pair without examples, a bad plan
+value, a plan state change without a reason or impossible from the plan's status);
+INCONCLUSIVE (3) nothing mismatched, but some comparisons could not decide (a timeout, an
+error, a side blocked by a row lock), the last line says why (verify).
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import argparse
 import dataclasses
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -32,22 +39,24 @@ from apps.teams.models import Team
 from flags import extensions
 from flags.audit import cli_actor
 from flags.services import reach_note, resolve_teams
-from flags.status import format_table, format_time
-from shadow import conf, pairs, sampling
+from flags.status import flag_statuses, format_table, format_time
+from shadow import autopilot, conf, pairs, sampling
 from shadow.codec import arguments_hash
 from shadow.diff import DEFAULT_PERSONAL_FIELDS, describe_arguments, plural
 from shadow.errors import ShadowError, UnknownPairError
 from shadow.evidence import Evidence, evidence_for, evidence_row
 from shadow.judging import compare_isolated
-from shadow.models import SamplingRate, ShadowRecord
+from shadow.models import PlanDecision, RolloutPlan, SamplingRate, ShadowRecord
 from shadow.outcome import NONE, Comparison, SideRun, error_kinds
 from shadow.pairs import Pair
 from shadow.reporters import report_comparison
 from shadow.sampling import format_rate
 
-# Exit statuses (`rollout verify` uses all four, `rollout shadow` 0 and 2).
+# Exit statuses (`rollout verify` uses all four, `rollout shadow` 0 and 2, `rollout plan` 0 to 2).
 MATCHED = 0
 MISMATCHED = 1
+# `rollout plan`: understood, but there is nothing to act on (the pair has no plan).
+REFUSED = 1
 USAGE_ERROR = 2
 INCONCLUSIVE = 3
 DEFAULT_RUNS = 3
@@ -722,6 +731,406 @@ def show_rates(command: BaseCommand, pair: Pair[Any, Any], team: Team | None) ->
         ))
 
 
+# --- rollout plan -------------------------------------------------------------------------
+
+
+PlanStatus = RolloutPlan.Status
+# How many of a plan's decisions `rollout plan PAIR` lists, newest first.
+DECISIONS_SHOWN = 10
+# A paused or halted plan can be resumed; its preview shows what resuming would do.
+RESUMABLE = (PlanStatus.PAUSED, PlanStatus.HALTED)
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    """An option that sets one RolloutPlan field, on --create or later."""
+
+    flag: str
+    field: str
+    label: str
+    metavar: str
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+PLAN_OPTIONS = [
+    PlanOption("--step", "step_size", "step size", "N", "teams promoted per step (at least 1; default 2)"),
+    PlanOption("--bake", "bake_minutes", "bake minutes", "MINUTES", "minutes to wait after each step (default 60)"),
+    PlanOption(
+        "--min-comparisons", "min_comparisons", "min comparisons", "N",
+        "comparisons a team needs for the current code before its promotion (default 50)",
+    ),
+    PlanOption("--min-argument-sets", "min_argument_sets", "min argument sets", "N",
+               "distinct argument sets a team needs (default 3)"),
+    PlanOption(
+        "--max-p95-ratio", "max_p95_ratio", "max p95 ratio", "X",
+        "optimized p95 may be at most X times legacy p95, above 0 and at most 999.99 (default 1.20)",
+    ),
+    PlanOption("--max-per-day", "max_teams_per_day", "max per day", "N", "promotions per UTC day (at least 1; default 10)"),
+    PlanOption(
+        "--retire-after", "retire_after_days", "retire after days", "DAYS",
+        "days every team must have been on with clean evidence before legacy can go (default 14)",
+    ),
+]
+# A plan field -> the option that sets it, for validation messages.
+OPTION_OF = {option.field: option.flag for option in PLAN_OPTIONS} | {"teams": "--teams"}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A state change of a plan: the statuses it starts from, and the autopilot's operator function."""
+
+    verb: str
+    done: str
+    sources: tuple[str, ...]
+    # autopilot.start, pause or abort: (plan, *, actor, reason) -> the decision recorded.
+    apply: Callable[..., PlanDecision]
+
+
+TRANSITIONS = {
+    "start": Transition("start", "started", (PlanStatus.DRY_RUN, *RESUMABLE), autopilot.start),
+    "resume": Transition("resume", "resumed", RESUMABLE, autopilot.start),
+    "pause": Transition("pause", "paused", (PlanStatus.ACTIVE,), autopilot.pause),
+    "abort": Transition("abort", "aborted", (PlanStatus.DRY_RUN, PlanStatus.ACTIVE, *RESUMABLE), autopilot.abort),
+}
+
+PLAN_EPILOG = f"""\
+Without options (or with --dry-run) it prints the plan, what the autopilot would do now and why for
+each of its teams, and its last {DECISIONS_SHOWN} decisions. A paused or halted plan is previewed as if
+resumed now. --dry-run with changes prints the plan as they would make it and writes nothing.
+
+Changes are checked in full before anything is written; --start, --pause, --resume and --abort need
+--reason and are recorded as the plan's decisions by cli:<os user>. --start: a dry-run, paused or
+halted plan becomes active (its analysis is for the code running now); --resume: the same, for a
+paused or halted plan; --pause: an active plan; --abort: any plan not yet aborted or completed
+(teams it promoted stay on; roll them back with `rollout disable`).
+
+exit status:
+  0  done
+  {REFUSED}  the pair has no rollout plan (create one with --create)
+  {USAGE_ERROR}  usage error: unknown pair or team, a bad value, --create of an existing plan, a state
+     change without --reason or impossible from the plan's status
+"""
+
+
+def plan_arguments(parser: CommandParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = PLAN_EPILOG
+    parser.add_argument(
+        "pair", nargs="?", help=f"a registered pair: {', '.join(pairs.names()) or 'none registered'}"
+    )
+    parser.add_argument("--list", action="store_true", help="every plan, one line each")
+    parser.add_argument("--dry-run", action="store_true", help="only show: what the autopilot would do now and why")
+    parser.add_argument("--create", action="store_true", help="create the pair's plan, as a dry run")
+    teams = parser.add_mutually_exclusive_group()
+    teams.add_argument(
+        "--teams", dest="team_slugs", metavar="SLUG,…", help="the teams to promote, in this order (comma-separated)"
+    )
+    teams.add_argument("--all-teams", action="store_true", help="every team, smallest data first (the default)")
+    for option in PLAN_OPTIONS:
+        # Ratios are parsed by the handler, so a bad one exits with the usage status like every other bad value.
+        parser.add_argument(
+            option.flag, type=str if option.field == "max_p95_ratio" else int, metavar=option.metavar, help=option.help
+        )
+    change = parser.add_mutually_exclusive_group()
+    change.add_argument("--start", action="store_true", help="activate a dry-run, paused or halted plan")
+    change.add_argument("--pause", action="store_true", help="pause an active plan")
+    change.add_argument("--resume", action="store_true", help="activate a paused or halted plan again")
+    change.add_argument("--abort", action="store_true", help="stop the plan for good")
+    parser.add_argument("--reason", default="", help="why (required with --start, --pause, --resume, --abort)")
+
+
+def plan_edits(options: dict[str, Any]) -> dict[str, Any]:
+    """Plan field -> the value the options give it; teams checked to exist (UnknownTeamError: exit 2)."""
+    edits: dict[str, Any] = {}
+    if options["team_slugs"] is not None:
+        slugs = [slug.strip() for slug in options["team_slugs"].split(",") if slug.strip()]
+        if not slugs:
+            raise CommandError("--teams needs at least one team slug (--all-teams: every team)", returncode=USAGE_ERROR)
+        edits["teams"] = [team.slug for team in resolve_teams(slugs)]
+    elif options["all_teams"]:
+        edits["teams"] = []
+    for option in PLAN_OPTIONS:
+        value = options[option.dest]
+        if value is not None:
+            edits[option.field] = parse_ratio(value) if option.field == "max_p95_ratio" else value
+    return edits
+
+
+def parse_ratio(value: str) -> Decimal:
+    try:
+        ratio = Decimal(value)
+    except InvalidOperation:
+        ratio = Decimal("NaN")
+    if not ratio.is_finite():
+        raise CommandError(f"--max-p95-ratio must be a number, got {value!r}", returncode=USAGE_ERROR)
+    return ratio
+
+
+def plan_transition(options: dict[str, Any]) -> tuple[Transition | None, str]:
+    """The state change asked for, if any, and its reason; a reason is required with one and refused without."""
+    transition = next((TRANSITIONS[verb] for verb in TRANSITIONS if options[verb]), None)
+    reason: str = options["reason"].strip()
+    if transition is not None and not reason:
+        raise CommandError(
+            f"--{transition.verb} needs a --reason: it is recorded with the plan's decisions", returncode=USAGE_ERROR
+        )
+    if transition is None and reason:
+        raise CommandError(
+            "--reason goes with --start, --pause, --resume or --abort (edits are not recorded)", returncode=USAGE_ERROR
+        )
+    return transition, reason
+
+
+def check_transition(plan: RolloutPlan, transition: Transition) -> None:
+    if plan.status in transition.sources:
+        return
+    status = plan.get_status_display().lower()
+    if plan.status == PlanStatus.ABORTED:
+        why = "aborting is final"
+    elif plan.status == PlanStatus.COMPLETED:
+        why = "the rollout is complete and legacy is ready to retire"
+    elif transition.verb == "pause":
+        why = "only an active plan can be paused"
+    elif plan.status == PlanStatus.ACTIVE:
+        why = "it is already active"
+    else:
+        why = "it has not started: use --start"
+    article = "an" if status[0] in "aeiou" else "a"
+    raise CommandError(
+        f"{plan.pair_name}: cannot {transition.verb} {article} {status} plan: {why}", returncode=USAGE_ERROR
+    )
+
+
+def describe_teams(slugs: list[str]) -> str:
+    return ", ".join(slugs) if slugs else "all teams, smallest data first"
+
+
+def apply_edits(plan: RolloutPlan, edits: dict[str, Any]) -> list[str]:
+    """Set the fields, validate the plan as the model does and save it; the changes, one line each."""
+    labels = {option.field: option.label for option in PLAN_OPTIONS} | {"teams": "teams"}
+    changes = []
+    for name, value in edits.items():
+        before = getattr(plan, name)
+        if before != value:
+            shown = (
+                (describe_teams(before), describe_teams(value)) if name == "teams"
+                else (f"{before:.2f}", f"{value:.2f}") if name == "max_p95_ratio"
+                else (before, value)
+            )
+            changes.append(f"{labels[name]}: {shown[0]} → {shown[1]}")
+            setattr(plan, name, value)
+    if not changes and not plan._state.adding:
+        return changes
+    try:
+        plan.full_clean()
+    except ValidationError as error:
+        problems = "\n".join(
+            f"  {OPTION_OF.get(name, name)}: {' '.join(messages)}" for name, messages in error.message_dict.items()
+        )
+        raise CommandError(f"{plan.pair_name}: nothing written, invalid plan:\n{problems}", returncode=USAGE_ERROR) from None
+    plan.save()
+    return changes
+
+
+def next_step(decision: autopilot.Decision) -> str:
+    """What the autopilot would do with the plan now, in a few words, and why."""
+    if decision.kind == "promote":
+        return decision.reason
+    if decision.kind == "halt":
+        step = ", ".join(team.slug for team in decision.roll_back)
+        return f"halt{f' and roll back {step}' if step else ''} ({decision.reason})"
+    action = {
+        "bake": "wait", "idle": "wait", "pause": "pause", "restart": "pause and restart the analysis",
+        "complete": "complete", "inactive": "nothing",
+    }.get(decision.kind, decision.kind)
+    return f"{action} ({decision.reason})" if decision.reason else action
+
+
+def resumed(plan: RolloutPlan) -> RolloutPlan:
+    """An unsaved copy of a paused or halted plan as resuming would make it: active, for the code running now."""
+    copy = RolloutPlan(**{field.attname: getattr(plan, field.attname) for field in plan._meta.concrete_fields})
+    copy.status, copy.status_reason = PlanStatus.ACTIVE, ""
+    copy.revisions = pairs.get(plan.pair_name).revisions()
+    return copy
+
+
+def teams_on(plan: RolloutPlan, decision: autopilot.Decision) -> tuple[int, int]:
+    """(teams on, the plan's teams): from the decision's verdicts, or, when it has none, the flag's state."""
+    if decision.teams:
+        return sum(verdict.state in ("on", "baking") for verdict in decision.teams), len(decision.teams)
+    teams = autopilot.plan_teams(plan)
+    if not teams:
+        return 0, 0
+    [status] = flag_statuses(teams=teams, flag_names=[plan.pair_name])
+    return sum(cell.on for cell in status.teams), len(teams)
+
+
+def plan_lines(plan: RolloutPlan) -> list[str]:
+    status = plan.get_status_display().lower()
+    window = pairs.get(plan.pair_name).evidence.days
+    fields = [
+        ("teams", describe_teams(plan.teams)),
+        ("step size", plural(plan.step_size, "team")),
+        ("bake", f"{plural(plan.bake_minutes, 'minute')} after each step"),
+        (
+            "evidence required",
+            f"{plural(plan.min_comparisons, 'comparison')} and {plural(plan.min_argument_sets, 'distinct argument set')} "
+            f"for the current code in the last {plural(window, 'day')}, no mismatch, error or timeout, "
+            f"optimized p95 at most {Decimal(plan.max_p95_ratio):.2f}× legacy p95",
+        ),
+        ("max per day", f"{plural(plan.max_teams_per_day, 'promotion')} (UTC days)"),
+        ("retire after", f"{plural(plan.retire_after_days, 'day')} with every team on"),
+    ]
+    width = max(len(label) for label, _value in fields) + 2
+    head = f"Rollout plan for {plan.pair_name}: {status}" + (f" ({plan.status_reason})" if plan.status_reason else "")
+    return [head, *(f"  {f'{label}:'.ljust(width)}{value}" for label, value in fields)]
+
+
+def outlook_lines(plan: RolloutPlan) -> list[str]:
+    """What the autopilot would do now and why, team by team, then the plan as a whole."""
+    status = plan.get_status_display().lower()
+    if plan.status in RESUMABLE:
+        decision = autopilot.explain(resumed(plan))
+        header = f"The autopilot does nothing while the plan is {status}. If resumed now (--resume):"
+    elif plan.status in (PlanStatus.ACTIVE, PlanStatus.DRY_RUN):
+        decision = autopilot.explain(plan)
+        header = "What the autopilot would do now" + (
+            " (a dry run: it acts once the plan is started with --start):" if plan.status == PlanStatus.DRY_RUN else ":"
+        )
+    else:
+        on, total = teams_on(plan, autopilot.explain(plan))
+        return [f"The autopilot does nothing more: the plan is {status}; on for {on} of {plural(total, 'team')}"]
+    lines = [header, *(f"  {verdict.line()}" for verdict in decision.teams), f"next: {next_step(decision)}"]
+    # The autopilot's enables go through the readiness gate, whose needs may be stricter than the plan's.
+    refusals = extensions.enable_refusals(plan.pair_name, [verdict.team for verdict in decision.promote])
+    if refusals:
+        lines.append("but the readiness gate would refuse (the autopilot skips those teams):")
+        lines += [f"  {problem}" for problem in refusals]
+    return lines
+
+
+def decision_lines(plan: RolloutPlan) -> list[str]:
+    decisions = list(plan.decisions.all()[:DECISIONS_SHOWN]) if plan.pk else []
+    if not decisions:
+        return ["No decisions yet"]
+    rows = [
+        [format_time(item.created_at), item.actor, item.get_action_display().lower(), item.team_slug or "—", item.reason]
+        for item in decisions
+    ]
+    return [
+        f"Last {plural(len(rows), 'decision')}, newest first:",
+        format_table(["WHEN", "BY", "ACTION", "TEAM", "REASON"], rows),
+    ]
+
+
+def show_plan(command: BaseCommand, plan: RolloutPlan) -> None:
+    sections = [plan_lines(plan), outlook_lines(plan), decision_lines(plan)]
+    command.stdout.write("\n\n".join("\n".join(section) for section in sections))
+
+
+def list_plans(command: BaseCommand) -> None:
+    plans = list(RolloutPlan.objects.all())
+    if not plans:
+        command.stdout.write("No rollout plans; create one with rollout plan PAIR --create")
+        return
+    rows = []
+    for plan in plans:
+        status = plan.get_status_display().lower()
+        if plan.pair_name not in pairs.names():
+            rows.append([plan.pair_name, status, "—", "nothing (the pair is no longer registered)"])
+            continue
+        decision = autopilot.explain(resumed(plan)) if plan.status in RESUMABLE else autopilot.explain(plan)
+        on, total = teams_on(plan, decision)
+        # A paused or halted plan does nothing; what it would do once resumed follows.
+        step = f"nothing until resumed; then {next_step(decision)}" if plan.status in RESUMABLE else next_step(decision)
+        refused = len(extensions.enable_refusals(plan.pair_name, [verdict.team for verdict in decision.promote]))
+        if refused:
+            step += f" (the readiness gate would refuse {plural(refused, 'team')})"
+        rows.append([plan.pair_name, status, f"{on} of {total}", step])
+    command.stdout.write(format_table(["PAIR", "STATUS", "TEAMS ON", "NEXT"], rows))
+
+
+def no_plan(name: str) -> CommandError:
+    return CommandError(
+        f"{name} has no rollout plan; create one with rollout plan {name} --create "
+        "[--teams SLUG,…] [--step N] [--bake MINUTES] …, then start it with --start --reason TEXT",
+        returncode=REFUSED,
+    )
+
+
+def run_plan(command: BaseCommand, options: dict[str, Any]) -> None:
+    edits_given = any(options[option.dest] is not None for option in PLAN_OPTIONS) or (
+        options["team_slugs"] is not None or options["all_teams"]
+    )
+    changing = options["create"] or edits_given or any(options[verb] for verb in TRANSITIONS)
+    if options["list"]:
+        if options["pair"] or changing or options["reason"]:
+            raise CommandError("--list takes no pair and no other option", returncode=USAGE_ERROR)
+        list_plans(command)
+        return
+    if not options["pair"]:
+        raise CommandError("Give a pair, or --list for every plan", returncode=USAGE_ERROR)
+    pair = get_pair(options["pair"])
+    # Everything is checked before the first write.
+    edits = plan_edits(options)
+    transition, reason = plan_transition(options)
+    if not changing:
+        plan = RolloutPlan.objects.filter(pair_name=pair.name).first()
+        if plan is None:
+            raise no_plan(pair.name)
+        show_plan(command, plan)
+        return
+    with transaction.atomic():
+        # Locked like the autopilot's run locks active plans: a change waits for a run in progress.
+        found = RolloutPlan.objects.select_for_update().filter(pair_name=pair.name).first()
+        if options["create"]:
+            if found is not None:
+                raise CommandError(
+                    f"{pair.name} already has a rollout plan ({found.get_status_display().lower()}): "
+                    "change it without --create",
+                    returncode=USAGE_ERROR,
+                )
+            plan = RolloutPlan(pair_name=pair.name)
+        elif found is None:
+            raise no_plan(pair.name)
+        else:
+            plan = found
+        if transition is not None:
+            check_transition(plan, transition)
+        created = plan._state.adding
+        changes = apply_edits(plan, edits)
+        lines = [f"{pair.name}: rollout plan created as a dry run"] if created else []
+        lines += [f"{pair.name}: {change}" for change in changes]
+        if transition is not None:
+            was = plan.get_status_display().lower()
+            transition.apply(plan, actor=cli_actor(), reason=reason)
+            lines.append(f"{pair.name}: plan {transition.done} (was {was})")
+            if transition.verb == "abort":
+                lines.append("Teams it promoted stay on: roll them back with rollout disable if needed")
+        if not lines:
+            lines.append(f"{pair.name}: nothing changed")
+        dry_run = options["dry_run"]
+        style = command.style.WARNING if dry_run else command.style.SUCCESS
+        for line in lines:
+            command.stdout.write(style(f"(dry run) {line}" if dry_run else line))
+        command.stdout.write("")
+        show_plan(command, plan)
+        if dry_run:
+            transaction.set_rollback(True)
+            command.stdout.write(command.style.WARNING("Dry run: nothing was written"))
+
+
+def retirement_notes() -> list[str]:
+    """The status-notes provider: pairs whose plan completed, and what to remove (one query; none without pairs)."""
+    if not pairs.names():
+        return []
+    return [f"{item.pair_name}: {item.line()}" for item in autopilot.ready_to_retire()]
+
+
 # --- registration -------------------------------------------------------------------------
 
 
@@ -736,3 +1145,11 @@ def register() -> None:
     extensions.register_subcommand(
         "shadow", "show or set a pair's sampling rate, for all teams or one team", shadow_arguments, run_shadow
     )
+    extensions.register_subcommand(
+        "plan",
+        "show, create, change, start, pause, resume or abort a pair's autopilot rollout plan",
+        plan_arguments,
+        run_plan,
+    )
+    # `rollout status` ends with the pairs whose legacy side is ready to retire.
+    extensions.register_status_notes(retirement_notes)
