@@ -3,7 +3,10 @@
 Enable (the readiness gate applies; force goes past it with a reason and its
 own permission), disable (the per-team rollback), kill and restore (flag-wide)
 and the team's sampling rate. Every action needs a reason and is audited with
-the user's name by the services it calls.
+the user's name by the services it calls. On a pair's rollout plan: start,
+pause, resume and abort, each through shadow.autopilot, which records it as a
+PlanDecision with the user's name; a status the action does not apply to is
+refused with nothing changed.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import transaction
+
 from apps.teams.models import Team
 from flags import extensions, services
 from flags.models import Flag
-from shadow import sampling
+from shadow import autopilot, sampling
+from shadow.models import PlanDecision, RolloutPlan
 
 
 @dataclass(frozen=True)
@@ -122,3 +128,77 @@ def refusals(action: Action, *, pair: str, team: Team | None) -> list[str]:
     return services.enable_gate_check(
         name=pair, flag=flag, everyone=None, percent=flag.percent if flag else None
     ).refusals
+
+
+# --- the autopilot's plan: start, pause, resume, abort --------------------------------------------------
+
+
+Status = RolloutPlan.Status
+
+
+class ImpossibleTransition(ValueError):
+    """The plan's status does not allow this action; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class PlanAction:
+    """An operator's action on a pair's rollout plan, recorded by the autopilot as a PlanDecision."""
+
+    name: str
+    label: str
+    # The statuses it applies to; from any other it is refused.
+    allowed: tuple[str, ...]
+    # What it does, in a sentence, for the confirmation page.
+    explain: Callable[[RolloutPlan], str]
+    perform: Callable[..., PlanDecision]
+    danger: bool = False
+
+    def refusal(self, plan: RolloutPlan) -> str | None:
+        """Why this action cannot apply to the plan as it is (None: it can)."""
+        if plan.status in self.allowed:
+            return None
+        allowed = ", ".join(str(Status(status).label).lower() for status in self.allowed)
+        return (
+            f"{self.label} is not possible: the plan of {plan.pair_name} is {plan.get_status_display().lower()} "
+            f"({self.label.lower()} applies to a plan that is: {allowed}). Nothing was changed."
+        )
+
+
+PLAN_ACTIONS = {
+    action.name: action
+    for action in (
+        PlanAction(
+            name="start", label="Start", allowed=(Status.DRY_RUN,), perform=autopilot.start,
+            explain=lambda plan: f"Activate the plan of {plan.pair_name}: from its next run the autopilot promotes "
+            f"ready teams, {plan.step_size} at a time, bakes each step {plan.bake_minutes} minutes and halts and "
+            "rolls the step back on a mismatch or optimized error. Its analysis is for the code running now.",
+        ),
+        PlanAction(
+            name="pause", label="Pause", allowed=(Status.ACTIVE,), perform=autopilot.pause,
+            explain=lambda plan: f"Stop the autopilot acting on {plan.pair_name}: teams stay as they are, "
+            "nothing is promoted or rolled back until the plan is resumed.",
+        ),
+        PlanAction(
+            name="resume", label="Resume", allowed=(Status.PAUSED, Status.HALTED), perform=autopilot.start,
+            explain=lambda plan: f"Activate the plan of {plan.pair_name} again: the autopilot goes on from the "
+            "teams that are on now, and its analysis is for the code running now.",
+        ),
+        PlanAction(
+            name="abort", label="Abort", danger=True,
+            allowed=(Status.DRY_RUN, Status.ACTIVE, Status.PAUSED, Status.HALTED), perform=autopilot.abort,
+            explain=lambda plan: f"Stop the plan of {plan.pair_name} for good. Teams it promoted stay on: roll "
+            "them back by hand if needed. An aborted plan cannot be resumed.",
+        ),
+    )
+}
+
+
+def perform_plan_action(action: PlanAction, *, pair: str, actor: str, reason: str) -> str:
+    """Apply the action to the pair's plan (locked against the autopilot's run and a second click)."""
+    with transaction.atomic():
+        plan = RolloutPlan.objects.select_for_update().get(pair_name=pair)
+        refusal = action.refusal(plan)
+        if refusal is not None:
+            raise ImpossibleTransition(refusal)
+        action.perform(plan, actor=actor, reason=reason)
+    return f"The plan of {pair} is {plan.get_status_display().lower()}."

@@ -3,8 +3,9 @@ cause, the readiness with its reasons, and the evidence in figures; per pair and
 
 The views render these; nothing here writes. The overview takes a fixed number
 of queries whatever the number of teams: the flag rows and latest audit
-entries (flags.status), the last state change of each team, the rates, and two
-evidence queries per pair.
+entries (flags.status), the last state change of each team, the rates, two
+evidence queries per pair, and with plans one for the rollout plans plus what
+the autopilot's `explain` reads for each plan (a fixed number per plan).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from apps.teams.models import Team
 from flags import rules
 from flags.models import FlagAudit
 from flags.status import FlagStatus, TeamState, flag_statuses
-from shadow import charts, conf, pairs
+from shadow import autopilot, charts, conf, pairs
+from shadow.autopilot import Decision, TeamVerdict
 from shadow.evidence import Evidence, estimate_percentile, evidence_for, short_day
 from shadow.gate import AUTO_ROLLBACK_ACTOR
-from shadow.models import MS_BUCKETS, DailyEvidence, SamplingRate
+from shadow.models import MS_BUCKETS, DailyEvidence, PlanDecision, RolloutPlan, SamplingRate
 from shadow.outcome import LEGACY, OPTIMIZED
 from shadow.sampling import format_rate
 
@@ -102,6 +104,7 @@ class PairRow:
     min_comparisons: int
     min_argument_sets: int
     teams: list[TeamRow] = field(default_factory=list)
+    plan: PlanLine | None = None
 
 
 def last_state_changes(names: Sequence[str], team_ids: Sequence[int]) -> dict[tuple[str, int | None], Change]:
@@ -141,12 +144,16 @@ def sampling_rates(names: Sequence[str]) -> dict[str, dict[int | None, Any]]:
     return rates
 
 
-def overview(teams: list[Team], *, pair_names: Sequence[str] | None = None) -> list[PairRow]:
-    """Every registered pair (or those named) with one row per team, teams in the given order."""
+def overview(teams: list[Team], *, pair_names: Sequence[str] | None = None, with_plans: bool = False) -> list[PairRow]:
+    """Every registered pair (or those named) with one row per team, teams in the given order.
+
+    with_plans: each pair's rollout plan, if it has one, with what the autopilot would do next.
+    """
     registered = [pair for pair in pairs.all() if pair_names is None or pair.name in pair_names]
     if not registered:
         return []
     names = [pair.name for pair in registered]
+    plans = plan_lines(names) if with_plans else {}
     team_ids = [team.pk for team in teams]
     statuses: dict[str, FlagStatus] = {status.name: status for status in flag_statuses(teams=teams, flag_names=names)}
     changes = last_state_changes(names, team_ids)
@@ -179,8 +186,123 @@ def overview(teams: list[Team], *, pair_names: Sequence[str] | None = None) -> l
             min_comparisons=pair.evidence.comparisons,
             min_argument_sets=pair.evidence.min_argument_sets,
             teams=rows,
+            plan=plans.get(pair.name),
         ))
     return result
+
+
+# --- the autopilot's rollout plans ------------------------------------------------------------------------
+
+# Statuses in which the autopilot does not act although it has not finished: red.
+STOPPED = (RolloutPlan.Status.PAUSED, RolloutPlan.Status.HALTED, RolloutPlan.Status.ABORTED)
+# Team verdicts (autopilot.decide) → the pill's colour.
+VERDICT_CLASSES = {"on": "yes", "baking": "normal", "would promote": "normal", "blocked": "high"}
+DECISIONS_SHOWN = 20
+
+
+def status_class(plan: RolloutPlan) -> str:
+    if plan.status in STOPPED:
+        return "high"
+    return "yes" if plan.status in (RolloutPlan.Status.ACTIVE, RolloutPlan.Status.COMPLETED) else ""
+
+
+def next_step(decision: Decision) -> str:
+    """What the autopilot would do next, in a line: "next: promote demo-3, demo-1", "step of 2 baking until …"."""
+    if decision.kind in ("inactive", "bake"):
+        # Already a state: "halted: …", "paused: …", "step of 2 baking until …".
+        return decision.reason
+    if decision.kind == "idle":
+        return f"waiting: {decision.reason}"
+    if decision.kind == "promote":
+        return f"next: {decision.reason}"
+    if decision.kind == "halt":
+        step = ", ".join(team.slug for team in decision.roll_back)
+        return f"next: halt{f' and roll back {step}' if step else ''}: {decision.reason}"
+    return f"next: {decision.kind}: {decision.reason}"
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """A pair's plan and what the autopilot would do with it now."""
+
+    plan: RolloutPlan
+    decision: Decision
+
+    @property
+    def status_class(self) -> str:
+        return status_class(self.plan)
+
+    @property
+    def stopped(self) -> bool:
+        return self.plan.status in STOPPED
+
+    @property
+    def next_step(self) -> str:
+        return next_step(self.decision)
+
+
+def plan_lines(names: Sequence[str], *, now: dt.datetime | None = None) -> dict[str, PlanLine]:
+    """pair → its plan explained: one query for the plans, then explain's own for each plan."""
+    now = now or timezone.now()
+    return {
+        plan.pair_name: PlanLine(plan=plan, decision=autopilot.explain(plan, now=now))
+        for plan in RolloutPlan.objects.filter(pair_name__in=list(names))
+    }
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """One team's verdict in the plan, as a pill and its reason."""
+
+    verdict: TeamVerdict
+
+    @property
+    def state_class(self) -> str:
+        return VERDICT_CLASSES.get(self.verdict.state, "")
+
+    @property
+    def evidence(self) -> str:
+        return evidence_line(self.verdict.evidence)
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """A recorded decision, its evidence snapshot in one line (empty when it rested on none)."""
+
+    decision: PlanDecision
+    evidence: str
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    line: PlanLine
+    teams: list[VerdictRow]
+    decisions: list[DecisionRow]
+    # Only for a completed plan: what to remove now.
+    retirement: str
+
+
+def evidence_line(evidence: dict[str, Any]) -> str:
+    """A decision's snapshot in a line; a restart keeps only the new code's revisions."""
+    if "comparisons" in evidence:
+        return autopilot.summary(evidence)
+    revisions = evidence.get("revisions") or {}
+    if revisions:
+        return f"code {revisions.get(LEGACY, '?')}→{revisions.get(OPTIMIZED, '?')}"
+    return ""
+
+
+def plan_page(plan: RolloutPlan, *, now: dt.datetime | None = None) -> PlanPage:
+    """The plan, the autopilot's verdict team by team, its last decisions: explain's queries and one more."""
+    line = PlanLine(plan=plan, decision=autopilot.explain(plan, now=now))
+    recent = plan.decisions.order_by("-created_at", "-id")[:DECISIONS_SHOWN]
+    completed = plan.status == RolloutPlan.Status.COMPLETED and plan.pair_name in pairs.names()
+    return PlanPage(
+        line=line,
+        teams=[VerdictRow(verdict) for verdict in line.decision.teams],
+        decisions=[DecisionRow(item, evidence_line(item.evidence)) for item in recent],
+        retirement=autopilot.retirement(plan.pair_name).line() if completed else "",
+    )
 
 
 # --- one pair and team: the days of its window --------------------------------------------

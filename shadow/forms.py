@@ -1,16 +1,22 @@
-"""The console's forms: the records' filters and an action's confirmation (reason, force, rate)."""
+"""The console's forms: the records' filters, an action's confirmation (reason, force, rate) and a rollout plan."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.db.models import QuerySet
 
 from apps.teams.models import Team
 from shadow import pairs
-from shadow.models import ShadowRecord
+from shadow.models import RolloutPlan, ShadowRecord
+
+if TYPE_CHECKING:
+    # Generic in the stubs only: Django's form classes cannot be subscripted at run time.
+    PlanModelForm = forms.ModelForm[RolloutPlan]
+else:
+    PlanModelForm = forms.ModelForm
 
 
 class RecordFilter(forms.Form):
@@ -71,3 +77,45 @@ class ActionForm(forms.Form):
             self.fields["rate"].required = True
         else:
             del self.fields["rate"]
+
+
+class PlanActionForm(ActionForm):
+    """An action on a rollout plan: a reason only, recorded with the plan's decisions."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["force"]
+        self.fields["reason"].help_text = "Recorded with the plan's decisions, with your name."
+
+
+class PlanForm(PlanModelForm):
+    """A rollout plan's settings. Teams: slugs in promotion order, comma-separated; empty: all, smallest first."""
+
+    teams = forms.CharField(
+        required=False,
+        widget=forms.TextInput(attrs={"size": 60, "placeholder": "all teams, smallest data first"}),
+        help_text="Team slugs in the order to promote them, comma-separated; empty: every team, smallest data first.",
+    )
+
+    class Meta:
+        model = RolloutPlan
+        fields = [
+            "teams", "step_size", "bake_minutes", "min_comparisons", "min_argument_sets", "max_p95_ratio",
+            "max_teams_per_day", "retire_after_days",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["teams"] = ", ".join(self.instance.teams or [])
+
+    def clean_teams(self) -> list[str]:
+        slugs = [slug.strip() for slug in self.cleaned_data["teams"].split(",") if slug.strip()]
+        repeated = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+        if repeated:
+            raise forms.ValidationError(f"Listed more than once: {', '.join(repeated)}.")
+        known = set(Team.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+        unknown = [slug for slug in slugs if slug not in known]
+        if unknown:
+            raise forms.ValidationError(f"No team has the slug{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}.")
+        return slugs

@@ -1,15 +1,19 @@
 """The operator console at /ops/shadow/: decide and act on a flip, and read why, from one place.
 
 Pages: the overview (every pair × team: state and its cause, readiness and
-its reasons, the evidence in figures), one pair and team (charts over the
-evidence window, the flag's audit history, the latest records, the actions),
-the records (filtered and paged) and one record (both sides labelled, the
-arguments in plain words, the command that replays it).
+its reasons, the evidence in figures; each pair's rollout plan and its next
+step), one pair and team (charts over the evidence window, the flag's audit
+history, the latest records, the actions), a pair's rollout plan (its
+settings, what the autopilot would do now team by team and why, its last
+decisions, start, pause, resume and abort) and its form, the records
+(filtered and paged) and one record (both sides labelled, the arguments in
+plain words, the command that replays it).
 
 Access: anonymous users are sent to the login page; everyone else needs
 is_staff and `shadow.view_evidence`, else 403 (a fixed, well-known
 operator address: nothing to hide by answering 404). Actions are POSTs with
-CSRF behind a confirmation page and need `flags.change_rollout`; forcing
+CSRF behind a confirmation page and need `flags.change_rollout` (so does
+creating or editing a rollout plan); forcing
 past the readiness gate also `flags.force_rollout`. Differences, errors and
 arguments are shown in full only with `shadow.view_personal`; without it, as
 Sentry gets them. Superusers hold every permission.
@@ -38,10 +42,19 @@ from flags.errors import FlagError, GateRefusedError
 from flags.models import CHANGE_ROLLOUT, FORCE_ROLLOUT, FlagAudit
 from flags.services import reach_note
 from shadow import pairs
-from shadow.actions import ACTIONS, Action, Request, refusals
-from shadow.console import PairRow, daily, day_charts, overview
-from shadow.forms import ActionForm, RecordFilter
-from shadow.models import VIEW_EVIDENCE, VIEW_PERSONAL, ShadowRecord
+from shadow.actions import (
+    ACTIONS,
+    PLAN_ACTIONS,
+    Action,
+    ImpossibleTransition,
+    PlanAction,
+    Request,
+    perform_plan_action,
+    refusals,
+)
+from shadow.console import DECISIONS_SHOWN, PairRow, daily, day_charts, overview, plan_page
+from shadow.forms import ActionForm, PlanActionForm, PlanForm, RecordFilter
+from shadow.models import VIEW_EVIDENCE, VIEW_PERSONAL, RolloutPlan, ShadowRecord
 
 RECORDS_PER_PAGE = 25
 TEAM_RECORDS_SHOWN = 10
@@ -107,7 +120,7 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "shadow/console.html", {
         **context,
         "here": "overview",
-        "pairs": overview(teams),
+        "pairs": overview(teams, with_plans=True),
         "records": record_lines(latest, personal=context["personal"]),
         "records_shown": TEAM_RECORDS_SHOWN,
     })
@@ -239,4 +252,103 @@ def confirmation(
         # What the gate says now (GET), or what it said to this very POST.
         "refusals": refused if refused is not None else refusals(action, pair=pair_name, team=team),
         "refused": refused is not None,
+    }, status=status)
+
+
+# --- a pair's rollout plan ----------------------------------------------------------------------------------
+
+
+def plan_url(pair_name: str) -> str:
+    return reverse("shadow:plan", kwargs={"pair_name": pair_name})
+
+
+def needs_change_rollout(request: HttpRequest, what: str) -> None:
+    if not request.user.has_perm(CHANGE_ROLLOUT):
+        raise PermissionDenied(f"{what} needs the change_rollout permission")
+
+
+@require_GET
+@operator_only
+def plan(request: HttpRequest, pair_name: str) -> HttpResponse:
+    """The plan's settings, what the autopilot would do now team by team and why, its last decisions."""
+    pair_or_404(pair_name)
+    item = RolloutPlan.objects.filter(pair_name=pair_name).first()
+    page = plan_page(item) if item is not None else None
+    return render(request, "shadow/plan.html", {
+        **console_context(request),
+        "pair_name": pair_name,
+        "plan": item,
+        "page": page,
+        "decisions_shown": DECISIONS_SHOWN,
+        # Only those the plan's status allows: the others would be refused.
+        "actions": [action for action in PLAN_ACTIONS.values() if item is not None and action.refusal(item) is None],
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@operator_only
+def plan_edit(request: HttpRequest, pair_name: str) -> HttpResponse:
+    """Create the pair's plan (in dry run) or change its settings; the status changes only through the actions."""
+    pair_or_404(pair_name)
+    needs_change_rollout(request, "Planning a rollout")
+    existing = RolloutPlan.objects.filter(pair_name=pair_name).first()
+    form = PlanForm(request.POST or None, instance=existing or RolloutPlan(pair_name=pair_name))
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            done = "saved" if existing else "created in dry run: start it when its explanation reads right"
+            messages.success(request, f"The rollout plan of {pair_name} is {done}.")
+            return HttpResponseRedirect(plan_url(pair_name), status=303)
+        return render_plan_form(request, pair_name, form, new=existing is None, status=400)
+    return render_plan_form(request, pair_name, form, new=existing is None)
+
+
+def render_plan_form(request: HttpRequest, pair_name: str, form: PlanForm, *, new: bool, status: int = 200) -> HttpResponse:
+    return render(request, "shadow/plan_form.html", {
+        **console_context(request), "pair_name": pair_name, "form": form, "new": new,
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@operator_only
+def plan_act(request: HttpRequest, pair_name: str, action_name: str) -> HttpResponse:
+    """A plan action's confirmation page (GET) and the action itself (POST); refused when the status does not allow it."""
+    action = PLAN_ACTIONS.get(action_name)
+    if action is None:
+        raise Http404(f"No plan action {action_name!r}")
+    pair_or_404(pair_name)
+    needs_change_rollout(request, "Changing a rollout plan")
+    item = get_object_or_404(RolloutPlan, pair_name=pair_name)
+    form = PlanActionForm(request.POST or None)
+    refusal = action.refusal(item)
+    if refusal is not None:
+        return plan_confirmation(request, action, item, form=form, impossible=refusal, status=400)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message = perform_plan_action(
+                    action, pair=pair_name, actor=user_actor(request.user), reason=form.cleaned_data["reason"]
+                )
+            except ImpossibleTransition as error:
+                # The status changed since the page was read (another operator, the autopilot).
+                return plan_confirmation(request, action, item, form=form, impossible=str(error), status=400)
+            messages.success(request, message)
+            return HttpResponseRedirect(plan_url(pair_name), status=303)
+        return plan_confirmation(request, action, item, form=form, status=400)
+    return plan_confirmation(request, action, item, form=form)
+
+
+def plan_confirmation(
+    request: HttpRequest, action: PlanAction, item: RolloutPlan, *, form: PlanActionForm, impossible: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    return render(request, "shadow/confirm.html", {
+        **console_context(request),
+        "action": action,
+        "pair_name": item.pair_name,
+        "heading": f"{action.label} the rollout plan of {item.pair_name}",
+        "form": form,
+        "explanation": action.explain(item),
+        "impossible": impossible,
+        "cancel_url": plan_url(item.pair_name),
     }, status=status)
