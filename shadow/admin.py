@@ -1,11 +1,14 @@
-"""Admin for the shadow app: sampling rates (editable), evidence and mismatch records (read-only).
+"""Admin for the shadow app: sampling rates and rollout plans (editable), evidence, mismatch records and
+the autopilot's decisions (read-only).
 
 The admin is staff-only (Django's admin site sends anyone else to its login
 page). A saved or deleted rate takes effect in this process at once (the
 SamplingRate signals clear the pair's cached rates) and in every other
 within FLAGS_MAX_STALE_SECONDS; each is written to the flags' audit log. ShadowRecords show their
 differences, errors and call arguments in full only to users with `shadow.view_personal`, as the
-console does; others see them as Sentry gets them.
+console does; others see them as Sentry gets them. A rollout plan's settings are edited here as in
+the console (same form, and `flags.change_rollout` besides the model permissions); its status moves only
+through the console's or `rollout plan`'s actions, which record each move as a decision.
 """
 
 from __future__ import annotations
@@ -18,12 +21,26 @@ from django.contrib import admin
 from django.db import transaction
 from django.db.models import BooleanField, QuerySet, Value
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from flags.audit import user_actor
+from flags.models import CHANGE_ROLLOUT
 from shadow import pairs, sampling
+from shadow.console import evidence_line
 from shadow.evidence import bucket_bound, percentile
-from shadow.models import MS_BUCKETS, QUERY_BUCKETS, VIEW_PERSONAL, DailyEvidence, DifferenceRow, SamplingRate, ShadowRecord
+from shadow.forms import PlanForm
+from shadow.models import (
+    MS_BUCKETS,
+    QUERY_BUCKETS,
+    VIEW_PERSONAL,
+    DailyEvidence,
+    DifferenceRow,
+    PlanDecision,
+    RolloutPlan,
+    SamplingRate,
+    ShadowRecord,
+)
 from tformance.admin import ReadOnlyAdmin
 
 ADMIN_REASON = "changed in the admin"
@@ -32,9 +49,11 @@ if TYPE_CHECKING:
     # Generic in the stubs only: Django's form and admin classes cannot be subscripted at run time.
     SamplingRateModelForm = forms.ModelForm[SamplingRate]
     SamplingRateModelAdmin = admin.ModelAdmin[SamplingRate]
+    RolloutPlanModelAdmin = admin.ModelAdmin[RolloutPlan]
 else:
     SamplingRateModelForm = forms.ModelForm
     SamplingRateModelAdmin = admin.ModelAdmin
+    RolloutPlanModelAdmin = admin.ModelAdmin
 
 
 def pair_choices() -> list[tuple[str, str]]:
@@ -211,3 +230,85 @@ def difference_row(row: DifferenceRow) -> str:
 def personal(record: ShadowRecord) -> bool:
     """Set by ShadowRecordAdmin.get_queryset; a record from anywhere else shows nothing personal."""
     return bool(getattr(record, "show_personal", False))
+
+
+# --- the autopilot's rollout plans and decisions ------------------------------------------------------
+
+
+class RolloutPlanAdminForm(PlanForm):
+    """The console's plan form, with the pair to choose when adding."""
+
+    class Meta(PlanForm.Meta):
+        fields = ["pair_name", *PlanForm.Meta.fields]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "pair_name" in self.fields:
+            self.fields["pair_name"] = forms.ChoiceField(choices=pair_choices(), label="Pair")
+
+
+@admin.register(RolloutPlan)
+class RolloutPlanAdmin(RolloutPlanModelAdmin):
+    form = RolloutPlanAdminForm
+    list_display = ["pair_name", "status", "status_reason", "teams_shown", "step_size", "bake_minutes", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["pair_name"]
+    # The status and the step are the autopilot's and the actions' (each recorded as a decision).
+    readonly_fields = [
+        "status", "status_reason", "revisions", "step_started_at", "step_team_ids", "created_at", "updated_at",
+        "links",
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: RolloutPlan | None = None) -> list[str]:
+        # A plan's decisions and flag audit entries speak of its pair: it cannot move to another.
+        fields = list(self.readonly_fields)
+        return ["pair_name", *fields] if obj is not None else fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A plan switches teams on: the model permission is not enough without change_rollout, as for flags.
+        return super().has_add_permission(request) and request.user.has_perm(CHANGE_ROLLOUT)
+
+    def has_change_permission(self, request: HttpRequest, obj: RolloutPlan | None = None) -> bool:
+        return super().has_change_permission(request, obj) and request.user.has_perm(CHANGE_ROLLOUT)
+
+    def has_delete_permission(self, request: HttpRequest, obj: RolloutPlan | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and request.user.has_perm(CHANGE_ROLLOUT)
+
+    @admin.display(description="Teams")
+    def teams_shown(self, plan: RolloutPlan) -> str:
+        return ", ".join(plan.teams) if plan.teams else "all, smallest data first"
+
+    @admin.display(description="See also")
+    def links(self, plan: RolloutPlan) -> str:
+        if plan.pk is None:
+            return "—"
+        decisions = reverse("admin:shadow_plandecision_changelist") + f"?plan__id__exact={plan.pk}"
+        console = reverse("shadow:plan", kwargs={"pair_name": plan.pair_name})
+        return format_html(
+            '<a href="{}">its decisions ({})</a> · <a href="{}">the plan in the console</a>',
+            decisions, plan.decisions.count(), console,
+        )
+
+
+DECISION_FIELDS = ("created_at", "plan", "action", "team_slug", "actor", "reason", "evidence_shown", "evidence")
+
+
+@admin.register(PlanDecision)
+class PlanDecisionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "pair_name", "action", "team_slug", "actor", "reason", "evidence_shown"]
+    list_filter = ["action", "plan__pair_name"]
+    list_select_related = ["plan"]
+    search_fields = ["plan__pair_name", "team_slug", "actor", "reason"]
+    date_hierarchy = "created_at"
+    fields = DECISION_FIELDS
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PlanDecision | None = None) -> list[str]:
+        return list(DECISION_FIELDS)
+
+    @admin.display(description="Pair", ordering="plan__pair_name")
+    def pair_name(self, decision: PlanDecision) -> str:
+        return decision.plan.pair_name
+
+    @admin.display(description="Evidence")
+    def evidence_shown(self, decision: PlanDecision) -> str:
+        return evidence_line(decision.evidence) or "—"
