@@ -757,22 +757,22 @@ class PlanOption:
 
 
 PLAN_OPTIONS = [
-    PlanOption("--step", "step_size", "step size", "N", "teams promoted per step (at least 1; default 2)"),
-    PlanOption("--bake", "bake_minutes", "bake minutes", "MINUTES", "minutes to wait after each step (default 60)"),
+    PlanOption("--step", "step_size", "step size", "N", "teams promoted per step, at least 1"),
+    PlanOption("--bake", "bake_minutes", "bake minutes", "MINUTES", "minutes to wait after each step"),
     PlanOption(
         "--min-comparisons", "min_comparisons", "min comparisons", "N",
-        "comparisons a team needs for the current code before its promotion (default 50)",
+        "comparisons a team needs for the current code before its promotion",
     ),
     PlanOption("--min-argument-sets", "min_argument_sets", "min argument sets", "N",
-               "distinct argument sets a team needs (default 3)"),
+               "distinct argument sets a team needs"),
     PlanOption(
         "--max-p95-ratio", "max_p95_ratio", "max p95 ratio", "X",
-        "optimized p95 may be at most X times legacy p95, above 0 and at most 999.99 (default 1.20)",
+        "optimized p95 may be at most X times legacy p95, above 0 and at most 999.99",
     ),
-    PlanOption("--max-per-day", "max_teams_per_day", "max per day", "N", "promotions per UTC day (at least 1; default 10)"),
+    PlanOption("--max-per-day", "max_teams_per_day", "max per day", "N", "promotions per UTC day, at least 1"),
     PlanOption(
         "--retire-after", "retire_after_days", "retire after days", "DAYS",
-        "days every team must have been on with clean evidence before legacy can go (default 14)",
+        "days every team must have been on with clean evidence before legacy can go",
     ),
 ]
 # A plan field -> the option that sets it, for validation messages.
@@ -830,17 +830,23 @@ def plan_arguments(parser: CommandParser) -> None:
         "--teams", dest="team_slugs", metavar="SLUG,…", help="the teams to promote, in this order (comma-separated)"
     )
     teams.add_argument("--all-teams", action="store_true", help="every team, smallest data first (the default)")
+    # An unsaved plan holds the model's defaults: what --create gives a field no option sets.
+    new_plan = RolloutPlan()
     for option in PLAN_OPTIONS:
         # Ratios are parsed by the handler, so a bad one exits with the usage status like every other bad value.
+        default = getattr(new_plan, option.field)
         parser.add_argument(
-            option.flag, type=str if option.field == "max_p95_ratio" else int, metavar=option.metavar, help=option.help
+            option.flag, type=str if option.field == "max_p95_ratio" else int, metavar=option.metavar,
+            help=f"{option.help}; a new plan has {default}",
         )
     change = parser.add_mutually_exclusive_group()
     change.add_argument("--start", action="store_true", help="activate a dry-run, paused or halted plan")
     change.add_argument("--pause", action="store_true", help="pause an active plan")
     change.add_argument("--resume", action="store_true", help="activate a paused or halted plan again")
     change.add_argument("--abort", action="store_true", help="stop the plan for good")
-    parser.add_argument("--reason", default="", help="why (required with --start, --pause, --resume, --abort)")
+    parser.add_argument(
+        "--reason", default="", metavar="TEXT", help="why (required with --start, --pause, --resume, --abort)"
+    )
 
 
 def plan_edits(options: dict[str, Any]) -> dict[str, Any]:
