@@ -39,10 +39,12 @@ from django.utils import timezone
 from apps.teams.models import Team
 from flags import rules
 from flags.errors import GateRefusedError
+from flags.extensions import enable_refusals
 from flags.models import FlagAudit
 from flags.services import disable_for_teams, enable_for_teams
 from flags.status import flag_statuses
 from shadow import pairs
+from shadow.errors import PlanStateError
 from shadow.evidence import Evidence, evidence_for
 from shadow.gate import AUTO_ROLLBACK_ACTOR
 from shadow.models import FailureTally, PlanDecision, RolloutPlan
@@ -197,7 +199,8 @@ def promoted_today(plan: RolloutPlan, now: dt.datetime) -> int:
 def decide(plan: RolloutPlan, *, now: dt.datetime) -> Decision:
     """What the autopilot would do with this plan at `now`. Reads only."""
     if plan.status not in (Status.ACTIVE, Status.DRY_RUN):
-        return Decision("inactive", f"{plan.get_status_display().lower()}: {plan.status_reason}".rstrip(": "))
+        label = plan.get_status_display().lower()
+        return Decision("inactive", f"{label}: {plan.status_reason}" if plan.status_reason else label)
     pair = pairs.get(plan.pair_name)
     revisions = pair.revisions()
     if plan.revisions and plan.revisions != revisions:
@@ -273,11 +276,22 @@ def decide(plan: RolloutPlan, *, now: dt.datetime) -> Decision:
             verdict = TeamVerdict(team, "waiting", blocker, evidence=snapshot(item))
         verdicts.append(verdict)
 
+    if not teams:
+        return Decision("idle", "the plan has no teams: its list names none that exist" if plan.teams else "there are no teams")
     if baking and baking_until is not None:
         until = timezone.localtime(baking_until).strftime("%Y-%m-%d %H:%M %Z")
         return Decision("bake", f"step of {len(plan.step_team_ids)} baking until {until}", verdicts)
     if len(on) == len(teams):
         return complete(plan, teams, promoted, now, verdicts)
+    # The readiness gate judges every enable, the autopilot's too: its needs may be stricter than the plan's.
+    problems = enable_refusals(plan.pair_name, [verdict.team for verdict in ready]) if ready else []
+    # The gate's problems read "<slug>: <why>".
+    refused = dict(problem.split(": ", 1) for problem in problems if ": " in problem)
+    for verdict in [verdict for verdict in ready if verdict.team.slug in refused]:
+        ready.remove(verdict)
+        verdicts[verdicts.index(verdict)] = TeamVerdict(
+            verdict.team, "waiting", f"the readiness gate: {refused[verdict.team.slug]}", verdict.evidence
+        )
     quota = max(plan.max_teams_per_day - promoted_today(plan, now), 0)
     chosen = ready[: min(plan.step_size, quota)]
     later = "daily limit reached" if len(chosen) == quota else "in a later step"
@@ -334,6 +348,12 @@ def complete(
             "idle", f"every team is on; {len(waiting)} not yet on for {plan.retire_after_days} days: {', '.join(waiting)}",
             verdicts,
         )
+    # Clean for every team, those switched on by hand included: the promoted ones were checked before.
+    failing = failures_since(plan.pair_name, since)
+    if failing:
+        slugs = {team.pk: team.slug for team in teams}
+        detail = ", ".join(f"{slugs[team_id]}: {count}" for team_id, count in failing.items())
+        return Decision("idle", f"every team is on, but not clean: mismatches or optimized errors ({detail})", verdicts)
     return Decision("complete", retirement(plan.pair_name).line(), verdicts)
 
 
@@ -444,10 +464,19 @@ def run_autopilot_task() -> int:
 # --- operators on a plan ----------------------------------------------------------------------------
 
 
+def allowed(plan: RolloutPlan, move: str, *statuses: str) -> None:
+    """Lock the plan's row and read it afresh (inside the caller's transaction), then check the move fits its status."""
+    RolloutPlan.objects.select_for_update().filter(pk=plan.pk).exists()
+    plan.refresh_from_db()
+    if plan.status not in statuses:
+        raise PlanStateError(f"Cannot {move} a plan that is {plan.get_status_display().lower()}")
+
+
 def start(plan: RolloutPlan, *, actor: str, reason: str, now: dt.datetime | None = None) -> PlanDecision:
     """Activate a plan (from dry run, paused or halted): its analysis is for the code running now."""
     now = now or timezone.now()
     with transaction.atomic():
+        allowed(plan, "start or resume", Status.DRY_RUN, Status.PAUSED, Status.HALTED)
         action = Action.START if plan.status == Status.DRY_RUN else Action.RESUME
         set_status(plan, Status.ACTIVE, "", revisions=pairs.get(plan.pair_name).revisions())
         # Failures already counted today are behind the operator's decision (see decide).
@@ -459,6 +488,7 @@ def start(plan: RolloutPlan, *, actor: str, reason: str, now: dt.datetime | None
 def pause(plan: RolloutPlan, *, actor: str, reason: str, now: dt.datetime | None = None) -> PlanDecision:
     now = now or timezone.now()
     with transaction.atomic():
+        allowed(plan, "pause", Status.ACTIVE)
         set_status(plan, Status.PAUSED, reason)
         return record(plan, Action.PAUSE, now=now, reason=reason, actor=actor)
 
@@ -467,6 +497,7 @@ def abort(plan: RolloutPlan, *, actor: str, reason: str, now: dt.datetime | None
     """Stop the plan for good; teams it promoted stay as they are (roll them back by hand if needed)."""
     now = now or timezone.now()
     with transaction.atomic():
+        allowed(plan, "abort", Status.DRY_RUN, Status.ACTIVE, Status.PAUSED, Status.HALTED)
         set_status(plan, Status.ABORTED, reason, step_started_at=None, step_team_ids=[])
         return record(plan, Action.ABORT, now=now, reason=reason, actor=actor)
 

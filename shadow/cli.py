@@ -1010,13 +1010,8 @@ def outlook_lines(plan: RolloutPlan) -> list[str]:
     else:
         on, total = teams_on(plan, autopilot.explain(plan))
         return [f"The autopilot does nothing more: the plan is {status}; on for {on} of {plural(total, 'team')}"]
-    lines = [header, *(f"  {verdict.line()}" for verdict in decision.teams), f"next: {next_step(decision)}"]
-    # The autopilot's enables go through the readiness gate, whose needs may be stricter than the plan's.
-    refusals = extensions.enable_refusals(plan.pair_name, [verdict.team for verdict in decision.promote])
-    if refusals:
-        lines.append("but the readiness gate would refuse (the autopilot skips those teams):")
-        lines += [f"  {problem}" for problem in refusals]
-    return lines
+    # A team the readiness gate would refuse is already "waiting, the readiness gate: …" (autopilot.decide).
+    return [header, *(f"  {verdict.line()}" for verdict in decision.teams), f"next: {next_step(decision)}"]
 
 
 def decision_lines(plan: RolloutPlan) -> list[str]:
@@ -1053,9 +1048,6 @@ def list_plans(command: BaseCommand) -> None:
         on, total = teams_on(plan, decision)
         # A paused or halted plan does nothing; what it would do once resumed follows.
         step = f"nothing until resumed; then {next_step(decision)}" if plan.status in RESUMABLE else next_step(decision)
-        refused = len(extensions.enable_refusals(plan.pair_name, [verdict.team for verdict in decision.promote]))
-        if refused:
-            step += f" (the readiness gate would refuse {plural(refused, 'team')})"
         rows.append([plan.pair_name, status, f"{on} of {total}", step])
     command.stdout.write(format_table(["PAIR", "STATUS", "TEAMS ON", "NEXT"], rows))
 

@@ -20,3 +20,7 @@ class NotReadyError(ShadowError):
 
 class ShadowWriteRefused(ShadowError):
     """The shadow side of a read pair tried to write; it is stopped and recorded as its error."""
+
+
+class PlanStateError(ShadowError):
+    """A rollout plan cannot make this move from its status (resume an aborted plan, pause a paused one)."""

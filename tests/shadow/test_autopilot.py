@@ -15,6 +15,7 @@ import flags
 from flags import services
 from flags.models import FlagAudit
 from shadow import autopilot, pairs
+from shadow.errors import PlanStateError
 from shadow.models import MS_BUCKETS, ArgumentSet, FailureTally, PlanDecision, RolloutPlan
 from tests.factories import DailyEvidenceFactory, PullRequestFactory, TeamFactory
 
@@ -383,3 +384,67 @@ def test_two_runs_started_together_act_once(six):
     assert [action for action, _ in actions(plan)].count("promote") == 2
     assert on(*six) == [True, True, False, False, False, False]
     assert FlagAudit.objects.filter(flag_name=PAIR, actor="system:autopilot", team_id__isnull=False).count() == 2
+
+
+# --- edges -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_team_the_gate_refuses_waits_with_the_gates_reason_rather_than_being_promoted_forever(pair, settings):
+    """The plan asks for 10 comparisons, the gate for 20: the team waits, and says why."""
+    settings.SHADOW_MIN_COMPARISONS = 20
+    team = TeamFactory(slug="acme")
+    make_ready(team)
+    plan = active_plan(teams=[team], now=NOW)
+
+    explanation = autopilot.explain(plan, now=later(1))
+
+    assert explanation.teams[0].line() == "acme: waiting, the readiness gate: 10 of 20 comparisons in the last 7 days"
+    assert explanation.kind == "idle"
+    autopilot.run(now=later(1))
+    assert on(team) == [False]
+
+
+@pytest.mark.django_db
+def test_a_plan_whose_teams_do_not_exist_never_completes(pair):
+    plan = active_plan(teams=[], now=NOW, retire_after_days=0)
+    RolloutPlan.objects.filter(pk=plan.pk).update(teams=["ghost"])
+    plan.refresh_from_db()
+
+    autopilot.run(now=later(1))
+
+    plan.refresh_from_db()
+    assert plan.status == Status.ACTIVE
+    assert autopilot.explain(plan, now=later(2)).reason == "the plan has no teams: its list names none that exist"
+
+
+@pytest.mark.django_db
+def test_a_team_switched_on_by_hand_must_be_clean_too_before_the_plan_completes(six):
+    plan = active_plan(teams=six[:2], now=NOW, retire_after_days=1)
+    services.enable_for_teams(name=PAIR, teams=[six[1]], actor=OPERATOR, reason="early adopter")
+    autopilot.run(now=later(1))
+    FailureTally.objects.create(pair_name=PAIR, team=six[1], day=later(2).date(), mismatches=3)
+
+    autopilot.run(now=later(60 * 25))
+
+    plan.refresh_from_db()
+    assert plan.status == Status.ACTIVE
+    assert autopilot.explain(plan, now=later(60 * 26)).reason == (
+        "every team is on, but not clean: mismatches or optimized errors (team-2: 3)"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "move"), [
+    (Status.ABORTED, autopilot.start), (Status.COMPLETED, autopilot.start), (Status.ACTIVE, autopilot.start),
+    (Status.PAUSED, autopilot.pause), (Status.DRY_RUN, autopilot.pause), (Status.COMPLETED, autopilot.abort),
+])
+def test_impossible_moves_are_refused_and_change_nothing(pair, status, move):
+    plan = RolloutPlan.objects.create(pair_name=PAIR, status=status)
+
+    with pytest.raises(PlanStateError, match=f"a plan that is {plan.get_status_display().lower()}"):
+        move(plan, actor=OPERATOR, reason="try", now=NOW)
+
+    plan.refresh_from_db()
+    assert plan.status == status
+    assert not plan.decisions.exists()

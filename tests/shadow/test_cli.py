@@ -125,15 +125,15 @@ def test_status_json_puts_the_evidence_under_each_team_of_a_paired_flag(status_e
 def test_status_adds_two_queries_per_paired_flag_whatever_the_number_of_teams(
     make_pair, gate, team_count, django_assert_num_queries
 ):
-    """Teams, flag rows, audit entries, and two evidence queries (days, distinct argument sets) for the one paired
-    flag: five at any size."""
+    """Teams, flag rows, audit entries, two evidence queries (days, distinct argument sets) for the one paired
+    flag, and the completed rollout plans for the retirement notes: six at any size."""
     make_pair(PAIR, legacy=legacy_total, optimized=optimized_total)
     for team in [TeamFactory() for _ in range(team_count)]:
         DailyEvidenceFactory(pair_name=PAIR, team=team, runs=2, matches=2)
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         rollout("status")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         rollout("status", "--json")
 
 

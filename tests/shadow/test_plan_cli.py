@@ -202,16 +202,16 @@ def test_dry_run_prints_the_plan_each_teams_verdict_and_the_next_step(ready_and_
 
 
 def test_dry_run_says_when_the_readiness_gate_would_refuse_a_team_the_plan_would_promote(ready_and_waiting, settings):
+    """The plan's needs are met but the gate's are stricter: the team waits, with the gate's reason."""
     settings.SHADOW_MIN_COMPARISONS = 10
 
     output = rollout("plan", PAIR, "--dry-run")
 
     assert (
-        "  acme: would promote\nnext: promote acme\n"
-        "but the readiness gate would refuse (the autopilot skips those teams):\n"
-        "  acme: 5 of 10 comparisons in the last 7 days\n"
+        "  acme: waiting, the readiness gate: 5 of 10 comparisons in the last 7 days\n"
+        "next: wait (no team is ready yet)\n"
     ) in output
-    assert rollout("plan", "--list").splitlines()[1].endswith("promote acme (the readiness gate would refuse 1 team)")
+    assert rollout("plan", "--list").splitlines()[1].endswith("wait (no team is ready yet)")
 
 
 def test_dry_run_with_changes_shows_their_effect_and_writes_nothing(ready_and_waiting):
@@ -219,7 +219,11 @@ def test_dry_run_with_changes_shows_their_effect_and_writes_nothing(ready_and_wa
 
     assert f"(dry run) {PAIR}: min comparisons: 5 → 3" in output
     assert f"(dry run) {PAIR}: plan started (was dry run)" in output
-    assert "  globex: would promote\n  acme: would promote\nnext: promote globex, acme\n" in output
+    # globex now meets the plan's 3 comparisons, but not the gate's 5.
+    assert (
+        "  globex: waiting, the readiness gate: 3 of 5 comparisons in the last 7 days\n  acme: would promote\n"
+        "next: promote acme\n"
+    ) in output
     assert output.endswith("Dry run: nothing was written\n")
     assert fields(ready_and_waiting)["min_comparisons"] == 5
     assert ready_and_waiting.status == Status.DRY_RUN
