@@ -255,7 +255,8 @@ def decide(plan: RolloutPlan, *, now: dt.datetime) -> Decision:
     verdicts: list[TeamVerdict] = []
     ready: list[TeamVerdict] = []
     baking_until = plan.step_started_at + dt.timedelta(minutes=plan.bake_minutes) if plan.step_started_at else None
-    baking = baking_until is not None and now < baking_until
+    # At the very moment of a step (a second run at the same instant, or no bake time) it still bakes: runs are idempotent.
+    baking = baking_until is not None and now <= baking_until
     for team in teams:
         item = evidence[team.pk]
         if team.pk in on:

@@ -448,3 +448,16 @@ def test_impossible_moves_are_refused_and_change_nothing(pair, status, move):
     plan.refresh_from_db()
     assert plan.status == status
     assert not plan.decisions.exists()
+
+
+@pytest.mark.django_db
+def test_without_a_bake_time_a_second_run_at_the_same_moment_does_nothing(six):
+    plan = active_plan(teams=six, now=NOW, bake_minutes=0)
+
+    autopilot.run(now=later(1))
+    autopilot.run(now=later(1))
+    assert on(*six) == [True, True, False, False, False, False]
+
+    autopilot.run(now=later(2))
+    assert on(*six) == [True, True, True, True, False, False]
+    assert [action for action, _ in actions(plan)].count("promote") == 4
