@@ -21,6 +21,7 @@ from apps.teams.models import Team
 from flags import extensions, services
 from flags.models import Flag
 from shadow import autopilot, sampling
+from shadow.errors import PlanStateError
 from shadow.models import PlanDecision, RolloutPlan
 
 
@@ -136,10 +137,6 @@ def refusals(action: Action, *, pair: str, team: Team | None) -> list[str]:
 Status = RolloutPlan.Status
 
 
-class ImpossibleTransition(ValueError):
-    """The plan's status does not allow this action; nothing was changed."""
-
-
 @dataclass(frozen=True)
 class PlanAction:
     """An operator's action on a pair's rollout plan, recorded by the autopilot as a PlanDecision."""
@@ -199,6 +196,7 @@ def perform_plan_action(action: PlanAction, *, pair: str, actor: str, reason: st
         plan = RolloutPlan.objects.select_for_update().get(pair_name=pair)
         refusal = action.refusal(plan)
         if refusal is not None:
-            raise ImpossibleTransition(refusal)
+            raise PlanStateError(refusal)
+        # The autopilot checks the move again (PlanStateError), under the same lock.
         action.perform(plan, actor=actor, reason=reason)
     return f"The plan of {pair} is {plan.get_status_display().lower()}."

@@ -46,13 +46,13 @@ from shadow.actions import (
     ACTIONS,
     PLAN_ACTIONS,
     Action,
-    ImpossibleTransition,
     PlanAction,
     Request,
     perform_plan_action,
     refusals,
 )
 from shadow.console import DECISIONS_SHOWN, PairRow, daily, day_charts, overview, plan_page
+from shadow.errors import PlanStateError
 from shadow.forms import ActionForm, PlanActionForm, PlanForm, RecordFilter
 from shadow.models import VIEW_EVIDENCE, VIEW_PERSONAL, RolloutPlan, ShadowRecord
 
@@ -329,7 +329,7 @@ def plan_act(request: HttpRequest, pair_name: str, action_name: str) -> HttpResp
                 message = perform_plan_action(
                     action, pair=pair_name, actor=user_actor(request.user), reason=form.cleaned_data["reason"]
                 )
-            except ImpossibleTransition as error:
+            except PlanStateError as error:
                 # The status changed since the page was read (another operator, the autopilot).
                 return plan_confirmation(request, action, item, form=form, impossible=str(error), status=400)
             messages.success(request, message)

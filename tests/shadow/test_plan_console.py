@@ -548,15 +548,16 @@ def teams_with_a_plan(pair):
 
 # What autopilot.explain reads for one plan, whatever its number of teams: the plan's teams, the flag rows, the
 # latest audit entries, the plan's promotions, two evidence queries (days, argument sets), the last start or
-# resume, the failures since promotion and today's promotions.
-EXPLAIN_QUERIES = 9
+# resume, the failures since promotion, the readiness gate's two evidence queries for the ready teams (none
+# when no team is ready) and today's promotions.
+EXPLAIN_QUERIES = 11
 
 
 @pytest.mark.parametrize("team_count", [2, 7])
 def test_the_plan_page_makes_the_same_number_of_queries_for_2_and_7_teams(
     changer, teams_with_a_plan, team_count, django_assert_num_queries
 ):
-    """Session, user, the user's and its groups' permissions, the plan, explain's 9, the last decisions: 15."""
+    """Session, user, the user's and its groups' permissions, the plan, explain's 11, the last decisions: 17."""
     teams_with_a_plan(team_count)
 
     with django_assert_num_queries(4 + 1 + EXPLAIN_QUERIES + 1):
@@ -571,7 +572,7 @@ def test_the_overview_with_a_plan_makes_the_same_number_of_queries_for_2_and_7_t
     changer, teams_with_a_plan, team_count, django_assert_num_queries
 ):
     """The overview's 15 (tests/shadow/test_console.py) with one pair instead of two (two evidence queries fewer),
-    plus explain's 9 for the pair's plan: 22."""
+    plus explain's 11 for the pair's plan: 24."""
     teams_with_a_plan(team_count)
 
     with django_assert_num_queries(15 - 2 + EXPLAIN_QUERIES):
