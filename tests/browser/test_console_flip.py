@@ -12,6 +12,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from shadow.models import RolloutPlan
 from tests.browser.helpers import WAIT_SECONDS, horizontal_overflow, log_in, overflow_report, set_viewport_width
 from tests.factories import DailyEvidenceFactory, ShadowRecordFactory, TeamFactory, UserFactory
 
@@ -42,6 +43,8 @@ def setting(transactional_db):
         legacy_ms_total=3000.0, optimized_ms_total=600.0, legacy_queries_total=500, optimized_queries_total=5,
     )
     record = ShadowRecordFactory(pair_name=PAIR, team=team, diff=SIDES_DIFF, call_arguments={"limit": 10})
+    # A plan for the pair, so its page is among those that must fit.
+    RolloutPlan.objects.create(pair_name=PAIR)
     return record
 
 
@@ -136,5 +139,6 @@ def test_no_console_page_scrolls_sideways_at_1280_or_390_px(browser, live_server
         "/ops/shadow/records/",
         f"/ops/shadow/records/{setting.pk}/",
         f"/ops/shadow/pairs/{PAIR}/teams/acme/enable/",
+        f"/ops/shadow/pairs/{PAIR}/plan/",
     ):
         assert_fits(browser, f"{live_server.url}{path}")
