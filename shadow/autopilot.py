@@ -223,7 +223,10 @@ def decide(plan: RolloutPlan, *, now: dt.datetime) -> Decision:
 
     # A promoted team now off: by the guarded rollback, a failure (halt); by anyone else, a decision to respect (pause).
     gone = [team_id for team_id in promoted if team_id not in on]
-    changes = last_changes(plan.pair_name, [team_id for team_id, cell in cells.items() if cell.cause == rules.BLOCKED])
+    # Who switched off the blocked teams and the promoted ones now off (unlisted in the admin, say): one query.
+    changes = last_changes(
+        plan.pair_name, [team_id for team_id, cell in cells.items() if cell.cause == rules.BLOCKED or team_id in gone]
+    )
     if gone:
         dropped = [(by_id[team_id], changes[team_id].actor if team_id in changes else "someone") for team_id in gone]
         what = "; ".join(
@@ -501,6 +504,16 @@ def abort(plan: RolloutPlan, *, actor: str, reason: str, now: dt.datetime | None
         allowed(plan, "abort", Status.DRY_RUN, Status.ACTIVE, Status.PAUSED, Status.HALTED)
         set_status(plan, Status.ABORTED, reason, step_started_at=None, step_team_ids=[])
         return record(plan, Action.ABORT, now=now, reason=reason, actor=actor)
+
+
+def note_edit(
+    plan: RolloutPlan, *, actor: str, changes: list[str], created: bool, now: dt.datetime | None = None
+) -> PlanDecision | None:
+    """Log an operator's creation of the plan, or change of its settings, beside the autopilot's own decisions."""
+    if not created and not changes:
+        return None
+    action = Action.CREATE if created else Action.EDIT
+    return record(plan, action, now=now or timezone.now(), actor=actor, reason="; ".join(changes))
 
 
 def explain(plan: RolloutPlan, *, now: dt.datetime | None = None) -> Decision:

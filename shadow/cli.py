@@ -1101,6 +1101,7 @@ def run_plan(command: BaseCommand, options: dict[str, Any]) -> None:
             check_transition(plan, transition)
         created = plan._state.adding
         changes = apply_edits(plan, edits)
+        autopilot.note_edit(plan, actor=cli_actor(), changes=changes, created=created)
         lines = [f"{pair.name}: rollout plan created as a dry run"] if created else []
         lines += [f"{pair.name}: {change}" for change in changes]
         if transition is not None:

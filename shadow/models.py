@@ -372,6 +372,8 @@ class PlanDecision(models.Model):
         RESTART = "restart", "Restarted analysis"
         COMPLETE = "complete", "Completed"
         START = "start", "Started"
+        CREATE = "create", "Created"
+        EDIT = "edit", "Changed settings"
 
     plan = models.ForeignKey(RolloutPlan, on_delete=models.CASCADE, related_name="decisions")
     action = models.CharField(max_length=10, choices=Action.choices)

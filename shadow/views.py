@@ -30,6 +30,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -41,7 +42,7 @@ from flags.audit import user_actor
 from flags.errors import FlagError, GateRefusedError
 from flags.models import CHANGE_ROLLOUT, FORCE_ROLLOUT, FlagAudit
 from flags.services import reach_note
-from shadow import pairs
+from shadow import autopilot, pairs
 from shadow.actions import (
     ACTIONS,
     PLAN_ACTIONS,
@@ -295,7 +296,13 @@ def plan_edit(request: HttpRequest, pair_name: str) -> HttpResponse:
     form = PlanForm(request.POST or None, instance=existing or RolloutPlan(pair_name=pair_name))
     if request.method == "POST":
         if form.is_valid():
-            form.save()
+            changes = [
+                f"{form.fields[name].label or name}: {form.initial.get(name)} → {form.cleaned_data[name]}"
+                for name in form.changed_data
+            ] if existing else []
+            with transaction.atomic():
+                plan = form.save()
+                autopilot.note_edit(plan, actor=user_actor(request.user), changes=changes, created=existing is None)
             done = "saved" if existing else "created in dry run: start it when its explanation reads right"
             messages.success(request, f"The rollout plan of {pair_name} is {done}.")
             return HttpResponseRedirect(plan_url(pair_name), status=303)

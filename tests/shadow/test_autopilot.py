@@ -461,3 +461,21 @@ def test_without_a_bake_time_a_second_run_at_the_same_moment_does_nothing(six):
     autopilot.run(now=later(2))
     assert on(*six) == [True, True, True, True, False, False]
     assert [action for action, _ in actions(plan)].count("promote") == 4
+
+
+@pytest.mark.django_db
+def test_a_promoted_team_unlisted_rather_than_blocked_is_recorded_as_switched_off_by_whoever_did_it(six):
+    from flags.audit import attributed_to
+    from flags.models import Flag
+
+    plan = active_plan(teams=six, now=NOW)
+    autopilot.run(now=later(1))
+    with attributed_to(OPERATOR, "taken off the list in the admin"):
+        Flag.objects.get(name=PAIR).teams.remove(six[0])
+
+    autopilot.run(now=later(62))
+
+    plan.refresh_from_db()
+    assert plan.status == Status.PAUSED
+    assert plan.status_reason.startswith("team-1 was switched off by user:olga (taken off the list in the admin)")
+    assert plan.decisions.get(action="roll_back").actor == OPERATOR

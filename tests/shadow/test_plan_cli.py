@@ -92,7 +92,8 @@ def test_create_sets_every_option_as_a_dry_run(pair, team, other_team):
     assert f"Rollout plan for {PAIR}: dry run" in output
     assert "  teams:             globex, acme" in output
     assert "optimized p95 at most 1.50× legacy p95" in output
-    assert not PlanDecision.objects.exists()
+    # Created by the shell user: the one entry in the plan's log.
+    assert list(PlanDecision.objects.values_list("action", "actor")) == [("create", ACTOR)]
 
 
 def test_create_with_defaults_plans_every_team_smallest_data_first(pair, team):
@@ -114,6 +115,10 @@ def test_edits_print_what_changed_and_all_teams_clears_the_list(pair, team, othe
     ]
     assert (fields(RolloutPlan.objects.get())["teams"], RolloutPlan.objects.get().step_size) == ([], 3)
     assert rollout("plan", PAIR, "--step", "3").startswith(f"{PAIR}: nothing changed")
+    # Logged beside the autopilot's decisions, once (the unchanged rerun adds nothing).
+    [edit] = RolloutPlan.objects.get().decisions.filter(action="edit")
+    assert edit.actor.startswith("cli:")
+    assert edit.reason == "teams: acme, globex → all teams, smallest data first; step size: 2 → 3"
 
 
 @pytest.mark.parametrize(

@@ -436,6 +436,10 @@ def test_editing_keeps_the_status_and_shows_the_current_teams(changer, two_teams
     assert response.status_code == 303
     plan = RolloutPlan.objects.get(pair_name=PAIR)
     assert (plan.status, plan.teams, plan.step_size) == (Status.ACTIVE, ["acme"], 3)
+    # The change is in the plan's log, by whom.
+    edit = plan.decisions.get(action="edit")
+    assert edit.actor.startswith("user:")
+    assert "3" in edit.reason and "acme" in edit.reason
 
 
 @pytest.mark.parametrize(("field", "value", "error"), [
