@@ -63,3 +63,12 @@ def invalid_sql(log: list[str]) -> Callable[..., Any]:
         return "unreachable"
 
     return side
+
+
+def constant_legacy(*, team: Team) -> int:
+    """A trivial side for pairs whose results do not matter to the test (console, plans, autopilot)."""
+    return 1
+
+
+def constant_optimized(*, team: Team) -> int:
+    return 1

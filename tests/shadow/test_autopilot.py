@@ -18,25 +18,19 @@ from shadow import autopilot, pairs
 from shadow.errors import PlanStateError
 from shadow.models import MS_BUCKETS, ArgumentSet, FailureTally, PlanDecision, RolloutPlan
 from tests.factories import DailyEvidenceFactory, PullRequestFactory, TeamFactory
+from tests.shadow.sides import constant_legacy, constant_optimized
 
 PAIR = "test.autopilot"
 OPERATOR = "user:olga"
 Status = RolloutPlan.Status
 
 
-def legacy(*, team):
-    return 1
-
-
-def optimized(*, team):
-    return 1
-
 
 @pytest.fixture
 def pair(make_pair, settings):
     # The readiness gate (which also judges the autopilot's enables) needs what the plans below need.
     settings.SHADOW_MIN_COMPARISONS = 10
-    return make_pair(PAIR, legacy=legacy, optimized=optimized)
+    return make_pair(PAIR, legacy=constant_legacy, optimized=constant_optimized)
 
 
 def histogram(bound: float, count: int) -> list[int]:
@@ -325,7 +319,7 @@ def test_when_every_team_has_been_on_long_enough_the_plan_completes_with_what_to
     plan.refresh_from_db()
     assert plan.status == Status.COMPLETED
     assert plan.status_reason == (
-        "ready to retire legacy: remove tests/shadow/test_autopilot.py: legacy, the pair's registration "
+        "ready to retire legacy: remove tests/shadow/sides.py: constant_legacy, the pair's registration "
         f"and the flag {PAIR}"
     )
     assert [item.pair_name for item in autopilot.ready_to_retire()] == [PAIR]

@@ -13,6 +13,8 @@ from flags import services
 from flags.models import Flag, FlagAudit
 from shadow.models import SamplingRate
 from tests.factories import DailyEvidenceFactory, ShadowRecordFactory, UserFactory
+from tests.shadow.sides import constant_legacy, constant_optimized
+from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
 
@@ -25,26 +27,12 @@ KILL = f"/ops/shadow/pairs/{PAIR}/kill/"
 RESTORE = f"/ops/shadow/pairs/{PAIR}/restore/"
 
 
-def legacy(*, team):
-    return 1
-
-
-def optimized(*, team):
-    return 1
-
 
 @pytest.fixture
 def pair(make_pair, settings):
     settings.SHADOW_MIN_COMPARISONS = 5
-    return make_pair(PAIR, legacy=legacy, optimized=optimized)
+    return make_pair(PAIR, legacy=constant_legacy, optimized=constant_optimized)
 
-
-def operator(*permissions: str, username: str = "olga"):
-    user = UserFactory(username=username, is_staff=True)
-    for permission in ("shadow.view_evidence", *permissions):
-        app_label, codename = permission.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return user
 
 
 @pytest.fixture

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from flags import services
 from shadow import sampling
 from shadow.gate import Failures, roll_back_if_needed
 from shadow.models import MS_BUCKETS
-from tests.factories import DailyEvidenceFactory, ShadowRecordFactory, TeamFactory, UserFactory
+from tests.factories import DailyEvidenceFactory, ShadowRecordFactory, TeamFactory
+from tests.shadow.sides import constant_legacy, constant_optimized
+from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
 
@@ -21,29 +22,13 @@ PAIR = "test.pair"
 SETUP = "system:test-setup"
 
 
-def legacy(*, team, start=None):
-    return 1
-
-
-def optimized(*, team, start=None):
-    return 1
-
 
 @pytest.fixture
 def pair(make_pair, settings):
     settings.SHADOW_MIN_COMPARISONS = 5
     settings.SHADOW_ROLLBACK_THRESHOLD = 2
-    return make_pair(PAIR, legacy=legacy, optimized=optimized)
+    return make_pair(PAIR, legacy=constant_legacy, optimized=constant_optimized)
 
-
-def operator(*codenames: str):
-    """A staff user with view_evidence and the given extra permissions ("app.codename")."""
-    user = UserFactory(is_staff=True)
-    wanted = ["shadow.view_evidence", *codenames]
-    for permission in wanted:
-        app_label, codename = permission.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return user
 
 
 @pytest.fixture
@@ -171,7 +156,7 @@ def test_the_pair_team_page_makes_the_same_number_of_queries_whatever_the_histor
 
 
 def test_records_filter_by_pair_team_outcome_and_day(ops_client, pair, make_pair, team, other_team):
-    make_pair("test.second", legacy=legacy, optimized=optimized)
+    make_pair("test.second", legacy=constant_legacy, optimized=constant_optimized)
     first = ShadowRecordFactory(pair_name=PAIR, team=team)
     second = ShadowRecordFactory(pair_name="test.second", team=team, outcome="error", diff=[], error="boom")
     third = ShadowRecordFactory(pair_name=PAIR, team=other_team, outcome="timeout", diff=[])

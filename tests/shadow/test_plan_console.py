@@ -18,6 +18,8 @@ from shadow import autopilot
 from shadow import pairs as registry
 from shadow.models import MS_BUCKETS, ArgumentSet, PlanDecision, RolloutPlan
 from tests.factories import DailyEvidenceFactory, TeamFactory, UserFactory
+from tests.shadow.sides import constant_legacy, constant_optimized
+from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
 
@@ -29,26 +31,12 @@ ACTIONS = ("start", "pause", "resume", "abort")
 Status = RolloutPlan.Status
 
 
-def legacy(*, team):
-    return 1
-
-
-def optimized(*, team):
-    return 1
-
 
 @pytest.fixture
 def pair(make_pair, settings):
     settings.SHADOW_MIN_COMPARISONS = 5
-    return make_pair(PAIR, legacy=legacy, optimized=optimized)
+    return make_pair(PAIR, legacy=constant_legacy, optimized=constant_optimized)
 
-
-def operator(*permissions: str, username: str = "olga"):
-    user = UserFactory(username=username, is_staff=True)
-    for permission in ("shadow.view_evidence", *permissions):
-        app_label, codename = permission.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return user
 
 
 @pytest.fixture
@@ -139,7 +127,7 @@ def test_the_plan_page_says_what_the_autopilot_would_do_team_by_team_and_why(cha
 
 
 def test_the_overview_shows_each_plan_with_its_next_step_and_offers_one_where_there_is_none(changer, two_teams, make_pair):
-    make_pair("test.unplanned", legacy=legacy, optimized=optimized)
+    make_pair("test.unplanned", legacy=constant_legacy, optimized=constant_optimized)
 
     page = changer.get(CONSOLE).content.decode()
 
@@ -188,7 +176,7 @@ def test_a_completed_plan_shows_what_to_retire(changer, pair):
     page = changer.get(PLAN).content.decode()
 
     assert '<section class="card wide" style="margin-bottom: 1rem" id="retirement">' in page
-    assert "ready to retire legacy: remove tests/shadow/test_plan_console.py: legacy, the pair&#x27;s registration" in page
+    assert "ready to retire legacy: remove tests/shadow/sides.py: constant_legacy, the pair&#x27;s registration" in page
     assert "Nothing to do: the plan is completed." in page
 
 
