@@ -44,8 +44,9 @@ DASHBOARD_PAIRS = [
     "metrics.reviewer_workload",
 ]
 SMALL, LARGE = 3, 24
-# Request (session, user, membership and team) + the stamp + one per card (key metrics: two).
-COLD = 15
+# Request (session, user, membership and team) + the stamp + one per card (key metrics: two), + one for the AI
+# impact card (not a pair: its per-PR survey, Copilot-day and rating figures under one FILTERed aggregate).
+COLD = 16
 WARM = 4
 
 

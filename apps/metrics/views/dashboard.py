@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.metrics.cache import one_stamp_per_request
 from apps.metrics.services import dashboard as metrics
+from apps.metrics.services.ai_impact import get_ai_impact
 from apps.metrics.services.common import previous_period, round2
 from apps.teams.access import team_view
 
@@ -121,6 +122,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         recent_prs = metrics.get_recent_prs(**span, limit=10)
         copilot_by_member = metrics.get_copilot_by_member(**span, limit=10)
         workload = metrics.get_reviewer_workload(**span)
+        ai_impact = get_ai_impact(**span)
     current, previous = key_metrics["current"], key_metrics["previous"]
 
     context.update(
@@ -145,6 +147,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "copilot_empty": not copilot["total_shown"] and not copilot["active_members"],
             "copilot_by_member": copilot_by_member,
             "workload": workload,
+            "ai_impact": ai_impact,
         }
     )
     return render(request, "metrics/dashboard.html", context)
