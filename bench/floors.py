@@ -7,7 +7,8 @@ look fast by computing something else. Rules are those of the pairs'
 docstrings (apps/metrics/services/dashboard/optimized.py,
 apps/metrics/services/weekly_aggregation/optimized.py): date ranges are
 [start 00:00, end + 1 day 00:00) in the team's zone, averages and
-percentages rounded half up to two places.
+percentages rounded half up to two places; bots (member.is_bot) left out
+of the cards that list or count members.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ TEAM_BREAKDOWN_SQL = f"""
                whole="count(survey.id) FILTER (WHERE survey.team_id = %(team)s)",
            )}
     FROM {PR} AS pr
-    JOIN {MEMBER} AS member ON member.id = pr.author_id AND member.team_id = %(team)s
+    JOIN {MEMBER} AS member ON member.id = pr.author_id AND member.team_id = %(team)s AND NOT member.is_bot
     LEFT JOIN {SURVEY} AS survey ON survey.pull_request_id = pr.id
     WHERE pr.team_id = %(team)s AND pr.state = 'merged' AND pr.merged_at >= %(start)s AND pr.merged_at < %(end)s
     GROUP BY member.id
@@ -172,7 +173,7 @@ REVIEWER_WORKLOAD_SQL = f"""
                 WHEN 2 * count(review.id) * count(*) OVER () < sum(count(review.id)) OVER () THEN 'low'
                 ELSE 'normal' END
     FROM {REVIEW} AS review
-    JOIN {MEMBER} AS member ON member.id = review.reviewer_id AND member.team_id = %(team)s
+    JOIN {MEMBER} AS member ON member.id = review.reviewer_id AND member.team_id = %(team)s AND NOT member.is_bot
     WHERE review.team_id = %(team)s AND review.submitted_at >= %(start)s AND review.submitted_at < %(end)s
     GROUP BY member.id
     -- "C" orders UTF-8 text by codepoint, as Python orders strings.
@@ -240,12 +241,12 @@ PR_SIZE_DISTRIBUTION_SQL = f"""
 """
 
 COPILOT_METRICS_SQL = f"""
-    SELECT coalesce(sum(suggestions_shown), 0), coalesce(sum(suggestions_accepted), 0),
-           CASE WHEN coalesce(sum(suggestions_shown), 0) = 0 THEN NULL
-                ELSE round(100.0 * sum(suggestions_accepted) / sum(suggestions_shown), 2) END,
-           count(DISTINCT member_id) FILTER (WHERE suggestions_shown > 0)
-    FROM {USAGE}
-    WHERE team_id = %(team)s AND source = 'copilot' AND date >= %(start)s AND date <= %(end)s
+    SELECT coalesce(sum(usage.suggestions_shown), 0), coalesce(sum(usage.suggestions_accepted), 0),
+           CASE WHEN coalesce(sum(usage.suggestions_shown), 0) = 0 THEN NULL
+                ELSE round(100.0 * sum(usage.suggestions_accepted) / sum(usage.suggestions_shown), 2) END,
+           count(DISTINCT usage.member_id) FILTER (WHERE usage.suggestions_shown > 0 AND NOT member.is_bot)
+    FROM {USAGE} AS usage JOIN {MEMBER} AS member ON member.id = usage.member_id
+    WHERE usage.team_id = %(team)s AND usage.source = 'copilot' AND usage.date >= %(start)s AND usage.date <= %(end)s
 """
 
 RECENT_PRS_SQL = f"""

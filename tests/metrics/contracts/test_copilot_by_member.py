@@ -287,6 +287,18 @@ class TestCopilotByMemberContract(PairContract):
         assert [(row["suggestions_shown"], row["suggestions_accepted"]) for row in rows] == [(20, 6)]
 
     @pytest.mark.django_db
+    def test_bots_are_left_out(self, team, side):
+        """Declared change, both sides: a bot with Copilot usage gets no row; a human with the same usage does."""
+        human = TeamMemberFactory(team=team, display_name="Ana")
+        bot = TeamMemberFactory(team=team, display_name="dependabot", github_username="dependabot[bot]")
+        for member in (human, bot):
+            usage(member, on=day(17), shown=10, accepted=5)
+
+        rows = side(team=team, start_date=START, end_date=END)
+
+        assert [(row["member_id"], row["suggestions_accepted"]) for row in rows] == [(human.pk, 5)]
+
+    @pytest.mark.django_db
     def test_duplicate_logins_across_teams_stay_apart(self, team, other_team, side):
         """The same person (same login, GitHub id and name) in two teams: each team sees only its own usage."""
         mine = TeamMemberFactory(team=team, display_name="Dana", github_username="dana", github_id="42")

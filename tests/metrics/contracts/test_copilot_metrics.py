@@ -186,6 +186,22 @@ class TestCopilotMetricsContract(PairContract):
         }
 
     @pytest.mark.django_db
+    def test_a_bot_is_not_an_active_member_but_its_usage_counts(self, team, side):
+        """Declared change, both sides: active_members counts people, so a bot is not one; the totals are the
+        team's usage, the bot's included."""
+        human = TeamMemberFactory(team=team)
+        bot = TeamMemberFactory(team=team, github_username="dependabot[bot]")
+        for member in (human, bot):
+            usage(member, on=day(17), shown=10, accepted=5)
+
+        assert side(team=team, start_date=START, end_date=END) == {
+            "total_shown": 20,
+            "total_accepted": 10,
+            "acceptance_rate": Decimal("50.00"),
+            "active_members": 1,
+        }
+
+    @pytest.mark.django_db
     def test_dates_are_compared_as_they_are_whatever_the_team_timezone(self, side):
         """Usage dates are GitHub's calendar days: both range dates are inclusive, with no shift for Berlin's zone."""
         team = TeamFactory(timezone="Europe/Berlin")

@@ -195,6 +195,19 @@ class TestRecentPRsContract(PairContract):
         ]
 
     @pytest.mark.django_db
+    def test_prs_by_bots_are_listed(self, team, side):
+        """A PR is not a person: a bot's merged PR is listed under the bot's name, as it counts in the team's
+        figures (only the cards that list or count members leave bots out)."""
+        bot = TeamMemberFactory(team=team, display_name="dependabot[bot]", github_username="dependabot[bot]")
+        PullRequestFactory(team=team, author=bot, merged_at=at(17))
+        PullRequestFactory(team=team, author=TeamMemberFactory(team=team, display_name="Ana"), merged_at=at(18))
+
+        assert [row["author_name"] for row in side(team=team, start_date=START, end_date=END)] == [
+            "Ana",
+            "dependabot[bot]",
+        ]
+
+    @pytest.mark.django_db
     def test_an_author_of_another_team_still_lends_their_name(self, team, other_team, side):
         """Inconsistent data (this team's PR by another team's member): both sides show that member's name."""
         PullRequestFactory(team=team, author=TeamMemberFactory(team=other_team, display_name="Visitor"), merged_at=at(17))

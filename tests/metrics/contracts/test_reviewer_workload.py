@@ -257,6 +257,28 @@ class TestReviewerWorkloadContract(PairContract):
         assert [row["member_id"] for row in rows] == [first.pk, last.pk]
 
     @pytest.mark.django_db
+    def test_bots_are_left_out_and_do_not_move_the_mean(self, team, side):
+        """Declared change, both sides: bots (by their [bot] login, any case, or flagged by hand) get no row and
+        do not count in the mean; a human with the same PRs and reviews does."""
+        human = TeamMemberFactory(team=team, display_name="Ana")
+        quiet = TeamMemberFactory(team=team, display_name="Quiet")
+        bots = [
+            TeamMemberFactory(team=team, display_name="dependabot", github_username="dependabot[bot]"),
+            TeamMemberFactory(team=team, display_name="Renovate", github_username="Renovate[BOT]"),
+            TeamMemberFactory(team=team, display_name="CI user", github_username="ci-user", is_bot=True),
+        ]
+        assert [bot.is_bot for bot in bots] == [True, True, True]
+        for member in (human, *bots):
+            pr = PullRequestFactory(team=team, author=member)
+            reviews(pr, member, 4)
+        reviews(PullRequestFactory(team=team), quiet, 1)
+
+        rows = side(team=team, start_date=START, end_date=END)
+
+        # Mean 5 / 2 over the two people: 4 is "high" (above 3.75), 1 "low" (below 1.25).
+        assert counts(rows) == [(human.pk, 4, "high"), (quiet.pk, 1, "low")]
+
+    @pytest.mark.django_db
     def test_other_teams_never_count_nor_move_the_mean(self, team, other_team, side):
         """The same person (same login and name) in another team, with many reviews there: not seen here."""
         mine = TeamMemberFactory(team=team, display_name="Dana", github_username="dana", github_id="42")

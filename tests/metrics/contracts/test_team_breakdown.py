@@ -18,7 +18,7 @@ from apps.metrics.models import PullRequest
 from apps.metrics.services import dashboard
 from apps.metrics.services.dashboard import legacy, optimized
 from shadow import pairs as registry
-from tests.factories import PRSurveyFactory, PullRequestFactory, TeamFactory, TeamMemberFactory
+from tests.factories import PRReviewFactory, PRSurveyFactory, PullRequestFactory, TeamFactory, TeamMemberFactory
 from tests.support.contracts import PairContract
 
 PAIR = "metrics.team_breakdown"
@@ -155,6 +155,25 @@ class TestTeamBreakdownContract(PairContract):
                 "avg_cycle_time": Decimal("10.01"),
                 "ai_pct": Decimal("66.67"),
             },
+        ]
+
+    @pytest.mark.django_db
+    def test_bots_are_left_out(self, team, side):
+        """Declared change, both sides: a bot (by its [bot] login, or flagged by hand) gets no row; a human with
+        the same PRs, surveys and reviews does."""
+        human = TeamMemberFactory(team=team, display_name="Ana Souza", github_username="asouza")
+        dependabot = TeamMemberFactory(team=team, display_name="dependabot", github_username="dependabot[bot]")
+        ci = TeamMemberFactory(team=team, display_name="CI user", github_username="ci-user", is_bot=True)
+        assert (dependabot.is_bot, ci.is_bot, human.is_bot) == (True, True, False)
+        for author in (human, dependabot, ci):
+            pr = merged_pr(team, author, cycle="10.00")
+            PRSurveyFactory(pull_request=pr, author=author, author_ai_assisted=True)
+            PRReviewFactory(pull_request=pr, reviewer=author, submitted_at=IN_RANGE)
+
+        rows = side(team=team, start_date=START, end_date=END)
+
+        assert [(row["member_id"], row["prs_merged"], row["ai_pct"]) for row in rows] == [
+            (human.pk, 1, Decimal("100.00"))
         ]
 
     @pytest.mark.django_db

@@ -16,6 +16,10 @@ Shared rules:
 - AI % is survey based: surveys on the merged PRs whose author answered
   "AI-assisted" ÷ all surveys on those PRs × 100.
 - Every query is filtered by team.
+- Bots (TeamMember.is_bot) are not people: the cards that list or count
+  members leave them out (team breakdown, reviewer workload, Copilot per
+  member, Copilot active members), in the query they already run. Their PRs
+  still count in the team's figures (key metrics, trends, sizes, recent PRs).
 """
 
 from __future__ import annotations
@@ -124,7 +128,8 @@ def get_key_metrics_with_previous(*, team: Team, start_date: dt.date, end_date: 
 def get_team_breakdown(*, team: Team, start_date: dt.date, end_date: dt.date) -> list[dict]:
     """One row per member who authored a PR merged from start_date to end_date (both inclusive, team-local days).
 
-    PRs without an author are left out (they still count in get_key_metrics).
+    PRs without an author and PRs by bots are left out (both still count in
+    get_key_metrics).
     Rows are ordered by display_name, then member id, as the database orders
     text (codepoint order under the C.UTF-8 collation the project uses).
 
@@ -139,7 +144,7 @@ def get_team_breakdown(*, team: Team, start_date: dt.date, end_date: dt.date) ->
     """
     merged = _merged_prs_in_range(team, start_date, end_date)
     author_ids = list(
-        merged.filter(author__isnull=False)
+        merged.filter(author__isnull=False, author__is_bot=False)
         .order_by("author__display_name", "author_id")
         .values_list("author_id", flat=True)
         .distinct()
@@ -284,7 +289,8 @@ def get_copilot_metrics(*, team: Team, start_date: dt.date, end_date: dt.date) -
     Returns total_shown and total_accepted (ints, 0 without usage),
     acceptance_rate (accepted ÷ shown × 100, two decimals; None when nothing
     was shown) and active_members (distinct members with at least one day
-    showing suggestions; a member whose days all show 0 is not active).
+    showing suggestions; a member whose days all show 0 is not active, nor is
+    a bot, whose usage still counts in the totals).
 
     Query shape: two queries (totals, active members), independent of team size.
     """
@@ -292,7 +298,7 @@ def get_copilot_metrics(*, team: Team, start_date: dt.date, end_date: dt.date) -
     totals = usage.aggregate(shown=Sum("suggestions_shown"), accepted=Sum("suggestions_accepted"))
     shown = totals["shown"] or 0
     accepted = totals["accepted"] or 0
-    active_members = usage.filter(suggestions_shown__gt=0).values("member_id").distinct().count()
+    active_members = usage.filter(suggestions_shown__gt=0, member__is_bot=False).values("member_id").distinct().count()
     return {
         "total_shown": shown,
         "total_accepted": accepted,
@@ -305,7 +311,7 @@ def get_copilot_by_member(*, team: Team, start_date: dt.date, end_date: dt.date,
     """Per-member Copilot usage over days start_date to end_date (both inclusive), top `limit` members.
 
     One row per member with at least one Copilot usage row in the range, even
-    if it shows no suggestions (acceptance_rate None then). Row keys:
+    if it shows no suggestions (acceptance_rate None then); bots are left out. Row keys:
     member_id, member_name, suggestions_shown, suggestions_accepted (ints),
     acceptance_rate (Decimal | None). Sorted by suggestions_accepted desc, then
     member_name asc (Python string order), then member_id asc; `limit` is
@@ -314,7 +320,7 @@ def get_copilot_by_member(*, team: Team, start_date: dt.date, end_date: dt.date,
     Query shape (the N+1 the optimized twin removes): one query for the member
     ids, then two per member (member, sums): 1 + 2 × members, whatever `limit`.
     """
-    usage = _copilot_usage(team, start_date, end_date)
+    usage = _copilot_usage(team, start_date, end_date).filter(member__is_bot=False)
     member_ids = list(usage.order_by("member_id").values_list("member_id", flat=True).distinct())
     rows = []
     for member_id in member_ids:
@@ -341,7 +347,7 @@ def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date)
     """Reviews given per member, submitted from start_date to end_date (both inclusive, team-local days).
 
     Counts every PR review (approval, change request or comment) whose reviewer
-    is a known member, whatever the state of the PR. Row keys: member_id,
+    is a known member other than a bot, whatever the state of the PR. Row keys: member_id,
     member_name, reviews (int), workload: "high" when reviews > 1.5 × the mean
     reviews per listed reviewer, "low" when < 0.5 × that mean, else "normal"
     (compared exactly, so a count equal to a threshold is "normal"; a single
@@ -353,7 +359,7 @@ def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date)
     """
     start, end = day_range(team, start_date, end_date)
     reviews = PRReview.objects.filter(
-        team=team, reviewer__isnull=False, submitted_at__gte=start, submitted_at__lt=end
+        team=team, reviewer__isnull=False, reviewer__is_bot=False, submitted_at__gte=start, submitted_at__lt=end
     )
     reviewer_ids = list(reviews.order_by("reviewer_id").values_list("reviewer_id", flat=True).distinct())
     rows = []

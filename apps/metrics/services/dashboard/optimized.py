@@ -4,7 +4,9 @@ Each function here has the same signature and returns exactly what its legacy
 twin returns (same rows, order, types and rounding); only the query shape
 differs: grouped queries instead of per-member loops. The shared rules of
 legacy.py apply unchanged (merged PRs in range, both dates inclusive team-local
-days; Decimals rounded half up to two places; every query filtered by team).
+days; Decimals rounded half up to two places; every query filtered by team;
+bots left out of the cards that list or count members, by a filter in the
+query each already runs).
 
 Each function is self-contained (its own filters, no helpers shared with
 other twins), so one twin can change or be removed with its rollout without
@@ -47,7 +49,7 @@ def get_team_breakdown(*, team: Team, start_date: dt.date, end_date: dt.date) ->
     """One row per member who authored a PR merged from start_date to end_date (both inclusive, team-local days).
 
     Same rows, keys, types, order and rounding as legacy.get_team_breakdown:
-    PRs without an author are left out; rows are ordered by display_name, then
+    PRs without an author or by a bot are left out; rows are ordered by display_name, then
     member id, in the database's text order; prs_merged is an int,
     avg_cycle_time the rounded mean of the member's non-null cycle times (None
     when there is none), ai_pct the survey-based AI % over the member's merged
@@ -72,6 +74,7 @@ def get_team_breakdown(*, team: Team, start_date: dt.date, end_date: dt.date) ->
             merged_at__lt=end,
             author__isnull=False,
             author__team=team,
+            author__is_bot=False,
         )
         .values("author_id", "author__display_name", "author__github_username")
         .annotate(
@@ -107,7 +110,7 @@ def get_copilot_by_member(*, team: Team, start_date: dt.date, end_date: dt.date,
     """Per-member Copilot usage over days start_date to end_date (both inclusive), top `limit` members.
 
     Same rows, keys, types and order as legacy.get_copilot_by_member: one row
-    per member with at least one Copilot usage row in the range (acceptance_rate
+    per member other than a bot with at least one Copilot usage row in the range (acceptance_rate
     None when nothing was shown), sorted by suggestions_accepted desc, then
     member_name in Python string (codepoint) order, then member_id, cut to
     `limit` rows. The name is ordered under the "C" collation, whose byte order
@@ -128,6 +131,7 @@ def get_copilot_by_member(*, team: Team, start_date: dt.date, end_date: dt.date,
             date__gte=start_date,
             date__lte=end_date,
             member__team=team,
+            member__is_bot=False,
         )
         .values("member_id", "member__display_name")
         .annotate(shown=Sum("suggestions_shown"), accepted=Sum("suggestions_accepted"))
@@ -241,7 +245,7 @@ def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date)
     """Reviews given per member, submitted from start_date to end_date (both inclusive, team-local days).
 
     Same rows, keys, types and order as legacy.get_reviewer_workload: every
-    PR review of the team whose reviewer is known, whatever the PR's state;
+    PR review of the team whose reviewer is known and not a bot, whatever the PR's state;
     workload "high" above 1.5 × the mean reviews per listed reviewer, "low"
     below 0.5 × it, "normal" otherwise (a count equal to a threshold is
     "normal"); sorted by reviews desc, then member_name in Python string
@@ -257,7 +261,9 @@ def get_reviewer_workload(*, team: Team, start_date: dt.date, end_date: dt.date)
     """
     start, end = day_range(team, start_date, end_date)
     grouped = (
-        PRReview.objects.filter(team=team, reviewer__isnull=False, submitted_at__gte=start, submitted_at__lt=end)
+        PRReview.objects.filter(
+            team=team, reviewer__isnull=False, reviewer__is_bot=False, submitted_at__gte=start, submitted_at__lt=end
+        )
         .values("reviewer_id", "reviewer__display_name", "reviewer__team_id")
         .annotate(reviews=Count("id"))
         .order_by()
@@ -456,8 +462,9 @@ def get_copilot_metrics(*, team: Team, start_date: dt.date, end_date: dt.date) -
     Same result as legacy.get_copilot_metrics: total_shown and total_accepted
     (ints, 0 without usage), acceptance_rate (Decimal, two places half up;
     None when nothing was shown), active_members (distinct members with a day
-    showing suggestions). Dates are GitHub's calendar days, compared as they
-    are; members are not filtered by team, as in legacy.
+    showing suggestions, bots left out; their usage stays in the totals).
+    Dates are GitHub's calendar days, compared as they are; members are not
+    filtered by team, as in legacy.
 
     Query shape: one aggregate (both sums and the FILTERed distinct count)
     instead of two.
@@ -467,7 +474,7 @@ def get_copilot_metrics(*, team: Team, start_date: dt.date, end_date: dt.date) -
     ).aggregate(
         shown=Sum("suggestions_shown"),
         accepted=Sum("suggestions_accepted"),
-        active=Count("member_id", distinct=True, filter=Q(suggestions_shown__gt=0)),
+        active=Count("member_id", distinct=True, filter=Q(suggestions_shown__gt=0, member__is_bot=False)),
     )
     shown = totals["shown"] or 0
     accepted = totals["accepted"] or 0
