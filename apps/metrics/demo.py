@@ -29,6 +29,7 @@ from apps.metrics.models import (
     WeeklyMetrics,
     acceptance_rate,
 )
+from apps.metrics.models.members import is_bot_login
 from apps.teams.models import Team
 
 TEAM_NAMES = ["Platform", "Payments", "Mobile", "Data", "Growth", "Search", "Identity", "Infra"]
@@ -110,7 +111,7 @@ def _seed_team(rng: random.Random, index: int, spec: DemoSpec, end_date: dt.date
     )
     GitHubIntegration.objects.create(team=team, org_slug=f"demo-org-{index + 1}", access_token=f"demo-token-{index + 1}")
     members = _members(rng, team, spec.members)
-    humans = [m for m in members if "[bot]" not in m.github_username]
+    humans = [m for m in members if not m.is_bot]
     active_humans = [m for m in humans if m.is_active]
     start = dt.datetime.combine(end_date - dt.timedelta(days=spec.days - 1), dt.time.min, tzinfo=dt.UTC)
     period_hours = spec.days * 24
@@ -217,6 +218,16 @@ def _seed_team(rng: random.Random, index: int, spec: DemoSpec, end_date: dt.date
                     author_ai_assisted=said_ai if answered else None,
                     author_responded_at=pr.merged_at + dt.timedelta(hours=rng.uniform(0, 24)) if answered else None,
                     author_response_source=rng.choice(list(PRSurvey.Source.values)) if answered else "",
+                )
+            )
+    # Each bot reviews the first few reviewed PRs too (no draw, so the rest of the data is unchanged): the
+    # people-facing cards must leave bots out whatever they did.
+    for bot in (m for m in members if m.is_bot):
+        for pr in [pr for pr in prs if pr.first_review_at is not None and pr.author_id != bot.pk][:3]:
+            reviews.append(
+                PRReview(
+                    team=team, pull_request=pr, reviewer=bot, state=PRReview.State.COMMENTED,
+                    submitted_at=pr.first_review_at,
                 )
             )
     PRReview.objects.bulk_create(reviews, batch_size=BATCH)
@@ -382,6 +393,8 @@ def _members(rng: random.Random, team: Team, count: int) -> list[TeamMember]:
                 github_username=login,
                 github_id=str(10_000_000 + position),
                 email=email,
+                # bulk_create skips save(), which flags bot logins: flagged here by the same rule.
+                is_bot=is_bot_login(login),
                 role=TeamMember.Role.LEAD if position == len(BOTS) else TeamMember.Role.DEVELOPER,
                 # Roughly one in ten people has left the team.
                 is_active=position < len(BOTS) + 1 or rng.random() > 0.1,

@@ -13,7 +13,9 @@ What the data leans towards, on purpose (the places optimizer bugs hide):
   long), in Europe/Berlin, America/New_York and UTC, around offset changes.
 - Members sharing display names (and names that order differently by
   codepoint and by locale), without a GitHub login, with logins differing
-  only in case or by a leading space, sharing a login, inactive. Member ids
+  only in case or by a leading space, sharing a login, inactive, bots
+  (GitHub app logins, "…[bot]" in any case, left out of the people-facing
+  cards; "hubot" is not one). Member ids
   are handed out in a drawn order, so insertion order is not id order.
 - Amounts whose averages end in a half cent (10.00 and 10.01), Copilot
   counts whose rates end in a half cent (1 of 800 is 0.125 %), formula-like
@@ -185,8 +187,8 @@ def date_ranges(draw: st.DrawFn, zone: str, season: dt.date) -> DateRange:
 # Duplicates, case and accents that order differently by codepoint and by locale, blank names
 # (initials from the login), formula-like names for the export.
 NAMES = ("Sam", "sam", "Ana Souza", "ana", "Zoe", "Émilie Dubois", "Łukasz Żółć", "张伟", "", "  ", "-Mallory", "=cmd()")
-# Shared, empty, case-variant and space-prefixed logins.
-LOGINS = ("octocat", "", "Octocat", "hubot", "mona-dev", " mona-dev", "OCTOCAT")
+# Shared, empty, case-variant and space-prefixed logins; bots' logins (flagged is_bot when the member is created).
+LOGINS = ("octocat", "", "Octocat", "hubot", "mona-dev", " mona-dev", "OCTOCAT", "dependabot[bot]", "Renovate[Bot]")
 # Hundredths of an hour: 10.00 and 10.01 average to 10.005, 0 and 1 to 0.005.
 CENTS = (1000, 1001, 0, 1, 333, 250, 2400, 15)
 # Lines changed at the size buckets' edges (XS ≤ 10, S ≤ 50, M ≤ 200, L ≤ 500).
@@ -783,9 +785,9 @@ def explore_generated_teams(count: int, visit: Callable[[Team, TeamSpec], None],
 # --- data shapes --------------------------------------------------------------------------------------
 
 # Each shape: a plain-words name and an SQL condition on the team's rows (%(team)s, %(zone)s bound).
-_PR, _MEMBER, _SURVEY, _USAGE, _WEEKLY = (
+_PR, _MEMBER, _SURVEY, _USAGE, _WEEKLY, _REVIEW = (
     PullRequest._meta.db_table, TeamMember._meta.db_table, PRSurvey._meta.db_table, AIUsageDaily._meta.db_table,
-    WeeklyMetrics._meta.db_table,
+    WeeklyMetrics._meta.db_table, PRReview._meta.db_table,
 )
 SHAPES: dict[str, str] = {
     "a PR merged at local midnight": f"""EXISTS (SELECT 1 FROM {_PR} WHERE team_id = %(team)s
@@ -812,6 +814,9 @@ SHAPES: dict[str, str] = {
         AND mod(suggestions_accepted * 100000, suggestions_shown) = 0
         AND mod(suggestions_accepted * 100000 / suggestions_shown, 10) = 5)""",
     "weekly rows already stored": f"EXISTS (SELECT 1 FROM {_WEEKLY} WHERE team_id = %(team)s)",
+    "a bot with PRs or reviews": f"""EXISTS (SELECT 1 FROM {_MEMBER} AS member WHERE member.team_id = %(team)s
+        AND member.is_bot AND (EXISTS (SELECT 1 FROM {_PR} WHERE author_id = member.id)
+                               OR EXISTS (SELECT 1 FROM {_REVIEW} WHERE reviewer_id = member.id)))""",
     # Local time minus UTC time is the offset: two offsets among the merges means a change lies between them.
     "PRs on both sides of an offset change": f"""(SELECT count(DISTINCT (merged_at AT TIME ZONE %(zone)s)
         - (merged_at AT TIME ZONE 'UTC')) FROM {_PR} WHERE team_id = %(team)s AND merged_at IS NOT NULL) > 1""",

@@ -166,7 +166,7 @@ def test_verify_runs_each_example_n_times_prints_each_run_and_stores_the_evidenc
         "4 of 4 comparisons matched (0 mismatched, 0 errors, 0 timeouts)",
         "Evidence for acme over the last 7 days: 4 comparisons, 0 mismatches, 0 errors, 0 timeouts; "
         "not ready: 4 of 5 comparisons in the last 7 days",
-        "Covered 2 distinct argument sets on acme and 0 of 13 data shapes; not covered: " + ", ".join(SHAPES),
+        "Covered 2 distinct argument sets on acme and 0 of 14 data shapes; not covered: " + ", ".join(SHAPES),
     ]
     assert DailyEvidence.objects.values_list("runs", "matches", "mismatches").get(pair_name=PAIR, team=team) == (
         4, 4, 0,
