@@ -13,6 +13,8 @@ Measurement rules, the same for every row:
   measurement, so every run starts from the same rows.
 - Cached optimized sides (every dashboard card) are measured cold (metrics
   cache cleared before each run) and, as `optimized_warm`, with the cache warm.
+- Dashboard cards without a legacy twin (SERVICES) are measured alone, as
+  served, cold and warm, their query counts including the data stamp's read.
 - Pages are requested through django.test.Client as a logged-in team member.
   Shadow sampling is set to 0 for the measured team on every pair, except
   where the shadow cost is measured; flags and rates are restored at the end.
@@ -57,6 +59,7 @@ from apps.integrations.services.copilot_sync import CopilotUsageRecord
 from apps.metrics.cache import metrics_cache
 from apps.metrics.models import TeamMember
 from apps.metrics.services import dashboard as dashboard_services
+from apps.metrics.services.ai_impact import get_ai_impact
 from apps.metrics.services.common import monday_of
 from apps.metrics.services.pr_list import PRFilters
 from apps.teams.models import Membership, Team
@@ -86,6 +89,10 @@ CARD_PAIRS = [
     "metrics.reviewer_workload", "metrics.cycle_time_trend", "metrics.review_time_trend", "metrics.ai_adoption_trend",
     "metrics.pr_size_distribution", "metrics.copilot_metrics", "metrics.recent_prs",
 ]
+# Dashboard cards that are not pairs (no legacy twin): measured as served, cold and warm, without a floor.
+SERVICES: dict[str, Callable[..., Any]] = {
+    "metrics.ai_impact": get_ai_impact,
+}
 PAIR_MODULES = [
     "apps.integrations.services.copilot_sync",
     "apps.metrics.services.dashboard",
@@ -223,7 +230,8 @@ def run(size: Size, *, output_dir: Path | None = None, out: TextIO | None = None
         settings={"reps": size.reps, "side_budget_s": size.side_budget_s, "range_days": RANGE_DAYS},
     )
     with _benchmark_state(dataset.team):
-        for step in (measure_pairs, measure_floors, measure_export, measure_dashboard, measure_shadow_cost):
+        steps = (measure_pairs, measure_floors, measure_services, measure_export, measure_dashboard, measure_shadow_cost)
+        for step in steps:
             step_started = time.perf_counter()
             step(bench)
             print(f"  {step.__name__}: {time.perf_counter() - step_started:.1f} s", file=out, flush=True)
@@ -413,6 +421,26 @@ def measure_floors(bench: Bench) -> None:
     for row in bench.results["pairs"].values():
         row.pop("_value", None)
     bench.results["floors"] = floors
+
+
+# --- 3b: the dashboard cards without a twin ----------------------------------------------------
+
+
+def measure_services(bench: Bench) -> None:
+    """Each of SERVICES over the read range: cold (metrics cache cleared before each run) and warm.
+
+    Queries per run hold the team's data stamp (one), plus the computation's on a cold run: for the AI
+    impact card 2 cold and 1 warm, whatever the size. Reported, not a target.
+    """
+    kwargs = {"team": bench.team, **bench.read_range()}
+    rows = {}
+    for name, service in SERVICES.items():
+        call = partial(service, **kwargs)
+        cold, _value = bench.time(call, before_each=clear_metrics_cache)
+        clear_metrics_cache()
+        warm, _value = bench.time(call)
+        rows[name] = {"service": name, "params": f"the last {RANGE_DAYS} days of data", "cold": cold, "warm": warm}
+    bench.results["services"] = rows
 
 
 # --- 5: the export -------------------------------------------------------------------------
@@ -796,6 +824,13 @@ def format_table(results: dict) -> str:
         ["pair", "floor p50", "p95", "runs", "optimized p50", "optimized / floor", "floor equal"],
         [[row["pair"], row["floor"]["p50_ms"], row["floor"]["p95_ms"], row["floor"]["runs"], row["optimized_p50_ms"],
           row["optimized_over_floor"], "yes" if row["floor_equal"] else "NO"] for row in results["floors"]],
+    ))
+    parts.extend(["", "Dashboard cards without a twin, as served (ms; queries per run, the data stamp included)"])
+    parts.append(_table(
+        ["service", "cold p50", "p95", "runs", "queries", "warm p50", "p95", "runs", "queries"],
+        [[row["service"], row["cold"]["p50_ms"], row["cold"]["p95_ms"], row["cold"]["runs"], row["cold"]["queries"],
+          row["warm"]["p50_ms"], row["warm"]["p95_ms"], row["warm"]["runs"], row["warm"]["queries"]]
+         for row in results["services"].values()],
     ))
     parts.extend(["", "Export of every PR through the page (one run each)"])
     parts.append(_table(
