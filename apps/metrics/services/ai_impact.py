@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import BigIntegerField, BooleanField, Case, Count, Exists, F, OuterRef, Subquery, Sum, Value, When
@@ -61,6 +62,7 @@ class Grouping:
 
     key: str  # "survey" or "copilot"
     title: str
+    description: str  # what puts a PR on each side, in plain words
     ai: GroupStats
     other: GroupStats
     apart: GroupStats | None  # PRs that belong to neither side (the survey's "no answer")
@@ -113,7 +115,7 @@ _AGGREGATES = (
 )
 
 
-def _per_pr_sql(team: Team, start_date: dt.date, end_date: dt.date) -> tuple[str, tuple]:
+def _per_pr_sql(team: Team, start_date: dt.date, end_date: dt.date) -> tuple[str, tuple[Any, ...]]:
     """The range's merged PRs, one row each with what the groups and figures need, compiled by Django."""
     start, end = day_range(team, start_date, end_date)
     zone = team.tzinfo
@@ -176,8 +178,8 @@ def _hundredths(value: float | None) -> Decimal | None:
     return None if value is None else round2(Decimal(value) / 100)
 
 
-def _group(key: str, row: dict) -> GroupStats:
-    def get(name: str):
+def _group(key: str, row: dict[str, Any]) -> GroupStats:
+    def get(name: str) -> Any:
         return row[f"{key}__{name}"]
 
     ratings = int(get("ratings") or 0)
@@ -199,11 +201,14 @@ def too_few_note(group: GroupStats, noun: str) -> str:
     return f"Too few {noun} ({group.prs}) to compare; at least {MIN_GROUP_SIZE} are needed."
 
 
-def _grouping(key: str, title: str, ai: GroupStats, other: GroupStats, apart: GroupStats | None, nouns: tuple[str, str]) -> Grouping:
+def _grouping(
+    key: str, title: str, description: str, groups: tuple[GroupStats, GroupStats, GroupStats | None], nouns: tuple[str, str]
+) -> Grouping:
+    ai, other, apart = groups
     notes = tuple(
         too_few_note(group, noun) for group, noun in zip((ai, other), nouns, strict=True) if group.prs < MIN_GROUP_SIZE
     )
-    return Grouping(key=key, title=title, ai=ai, other=other, apart=apart, notes=notes)
+    return Grouping(key=key, title=title, description=description, ai=ai, other=other, apart=apart, notes=notes)
 
 
 @cached_computation("ai_impact")
@@ -233,17 +238,16 @@ def get_ai_impact(*, team: Team, start_date: dt.date, end_date: dt.date) -> AIIm
         by_survey=_grouping(
             "survey",
             "By the author's survey answer",
-            groups["survey_ai"],
-            groups["survey_not"],
-            groups["survey_none"],
+            "What the author answered to \"was this PR AI-assisted?\"; PRs without an answer are counted apart.",
+            (groups["survey_ai"], groups["survey_not"], groups["survey_none"]),
             ("AI-assisted PRs", "PRs answered not AI-assisted"),
         ),
         by_copilot=_grouping(
             "copilot",
             "By the author's Copilot activity between opening and merge",
-            groups["copilot_yes"],
-            groups["copilot_no"],
-            None,
+            "Whether the author accepted a Copilot suggestion on any day from the PR's opening to its merge "
+            "(the team's days). A PR open longer has more such days, so slow PRs lean to the Copilot side.",
+            (groups["copilot_yes"], groups["copilot_no"], None),
             ("PRs with Copilot activity", "PRs without Copilot activity"),
         ),
     )
