@@ -9,7 +9,8 @@ The data and the way each example runs are described in tests/support/strategies
 The optimized side writes every cell in SQL, so the last cases draw the cells' values themselves:
 text of any characters (formula starts, quotes, commas, line breaks, non-ASCII), decimals
 negative, null or NaN, counts at the ends of their range, timestamps across the datetime range
-with and without microseconds, and AI Tools values of any JSON shape.
+with and without microseconds (around summer time changes too) in a drawn team zone (local
+years 0 and 10000 at the range's ends), and AI Tools values of any JSON shape.
 """
 
 from __future__ import annotations
@@ -219,10 +220,23 @@ DECIMALS = st.one_of(
     st.sampled_from((Decimal("-0.01"), Decimal("0.00"), Decimal("-99999999.99"), Decimal("NaN"))),
 )
 INTEGERS = st.one_of(st.integers(-(2**31), 2**31 - 1), st.sampled_from((0, -1, -(2**31), 2**31 - 1)))
-# The datetime range Python can read back, in UTC; whole seconds as often as not.
-INSTANTS = st.datetimes(
-    min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59, 999_999), timezones=st.just(dt.UTC)
+# The datetime range Python can read back, in UTC; whole seconds as often as not; its ends, and instants within
+# a second of Berlin's and New York's 2026 summer time changes.
+CHANGES = (dt.datetime(2026, 3, 29, 1, tzinfo=dt.UTC), dt.datetime(2026, 10, 25, 1, tzinfo=dt.UTC),
+           dt.datetime(2026, 3, 8, 7, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC))
+INSTANTS = st.one_of(
+    st.datetimes(
+        min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59, 999_999), timezones=st.just(dt.UTC)
+    ),
+    st.sampled_from((dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC))),
+    st.builds(lambda change, shift: change + dt.timedelta(microseconds=shift), st.sampled_from(CHANGES),
+              st.integers(-1_000_000, 1_000_000)),
 ).flatmap(lambda moment: st.sampled_from((moment, moment.replace(microsecond=0))))
+# Team zones: the generated teams' (UTC, Berlin, New York) and ones at the offsets' extremes, with local mean
+# times in seconds, half-hour summer time, and a name PostgreSQL reads as an abbreviation.
+TEAM_ZONES = st.sampled_from(
+    (*ZONES, "Pacific/Kiritimati", "Pacific/Pago_Pago", "Australia/Lord_Howe", "America/St_Johns", "CET")
+)
 JSON_VALUES = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(allow_nan=False, allow_infinity=False),
               texts(8)),
@@ -267,10 +281,10 @@ def drawn_prs(draw: st.DrawFn) -> list[dict]:
 DECIMAL_COLUMNS = ("cycle_time_hours", "review_time_hours")
 
 
-def drawn_team(names: list[str], prs: list[dict]) -> Team:
-    """The team, its members and PRs; a NaN decimal (which the ORM refuses to save) is written by SQL, and AI
-    Tools None as JSON null (the column is NOT NULL)."""
-    team = Team.objects.create(name="Drawn", slug="drawn", timezone="UTC")
+def drawn_team(names: list[str], prs: list[dict], zone: str = "UTC") -> Team:
+    """The team in `zone`, its members and PRs; a NaN decimal (which the ORM refuses to save) is written by SQL, and
+    AI Tools None as JSON null (the column is NOT NULL)."""
+    team = Team.objects.create(name="Drawn", slug="drawn", timezone=zone)
     members = [
         TeamMember.objects.create(team=team, display_name=name, github_username=f"drawn{index}", github_id=str(index))
         for index, name in enumerate(names)
@@ -297,11 +311,12 @@ def drawn_team(names: list[str], prs: list[dict]) -> Team:
 
 
 @property_settings(max_examples=120)
-@given(names=st.lists(texts(30), min_size=3, max_size=3), prs=drawn_prs())
-def test_every_cell_is_written_as_python_writes_it(names, prs):
-    """Any text, decimal, count, timestamp and AI Tools value: the optimized side's lines are legacy's, byte for byte."""
+@given(names=st.lists(texts(30), min_size=3, max_size=3), prs=drawn_prs(), zone=TEAM_ZONES)
+def test_every_cell_is_written_as_python_writes_it(names, prs, zone):
+    """Any text, decimal, count, timestamp (in any team zone) and AI Tools value: the optimized side's lines are
+    legacy's, byte for byte."""
     with example_savepoint():
-        team = drawn_team(names, prs)
+        team = drawn_team(names, prs, zone)
         legacy, optimized = run_both(PAIR, {"team": team, "filters": PRFilters()})
         assert len(optimized.value) == len(prs)
 

@@ -46,8 +46,8 @@ EXPORT_HEADER = [
     "AI Assisted",
     "AI Tools",
     "Jira Key",
-    "Created At",
-    "Merged At",
+    "Created At (UTC)",
+    "Merged At (UTC)",
     "GitHub URL",
 ]
 
@@ -93,7 +93,10 @@ def text_of(response, element_id: str) -> str:
 
 
 def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8"))))
+    """The export's rows, after its byte-order mark (tests/metrics/test_export_view.py checks the mark)."""
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
 
 
 @pytest.fixture
@@ -488,8 +491,8 @@ def test_export_streams_csv_with_header_and_filename(member_client, today, deliv
         "Yes",
         "",
         "",
-        "2026-11-17T12:00:00+00:00",
-        "2026-11-18T12:00:00+00:00",
+        "2026-11-17 12:00:00",
+        "2026-11-18 12:00:00",
         "https://github.com/acme/api/pull/1",
     ]
     assert "Globex secret plan" not in [row[0] for row in rows]
@@ -514,19 +517,19 @@ def test_export_neutralises_formulas(member_client, today, team):
 
 @pytest.mark.parametrize("served", ["legacy", "optimized"])
 def test_export_body_is_the_header_and_the_pairs_lines(member_client, today, team, delivery, settings, served):
-    """The response body is exactly stream_pr_export_csv's text (header, CRLF lines, csv.writer quoting), whichever
-    side serves; it is sent in pieces of many lines, not one write per PR."""
+    """The response body is a byte-order mark and exactly stream_pr_export_csv's text (header, CRLF lines,
+    csv.writer quoting), whichever side serves; it is sent in pieces of many lines, not one write per PR."""
     settings.SHADOW_DEFAULT_RATE = 0
     PullRequestFactory(team=team, title='=1+1, "quoted"\nline', github_pr_id=50, github_repo="acme/a,b")
-    PullRequestFactory.create_batch(400, team=team, author=delivery["grace"], title="A title, with a comma")
+    PullRequestFactory.create_batch(500, team=team, author=delivery["grace"], title="A title, with a comma")
 
     with force_side("metrics.pr_export", served):
         response = member_client.get("/app/acme/prs/export.csv")
         pieces = list(response.streaming_content)
         expected = "".join(stream_pr_export_csv(team=team, filters=PRFilters()))
 
-    assert b"".join(pieces) == expected.encode("utf-8")
-    assert expected.count("\r\n") == 1 + 4 + 401
+    assert b"".join(pieces) == b"\xef\xbb\xbf" + expected.encode("utf-8")
+    assert expected.count("\r\n") == 1 + 4 + 501
     assert 1 < len(pieces) < 10
 
 

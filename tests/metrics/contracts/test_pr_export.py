@@ -6,7 +6,8 @@ exactly the rows written here. `export_rows` reads each line back into its
 cells after checking that the line is exactly what Python's csv.writer writes
 for those cells (quoting, CRLF). Unless a test says otherwise, PRs are the
 factory's: merged 2026-11-18 12:00 UTC, created 24 hours earlier, first review
-after 4 hours, 30 lines added and 10 deleted. Registration, examples,
+after 4 hours, 30 lines added and 10 deleted; teams are in UTC, and timestamps
+are written as wall times in the team's zone to the second. Registration, examples,
 demo-data agreement and query counts come from the shared contract base
 (tests/support/contracts.py); a stream side is consumed into a list there, so
 all its queries are counted. The tests at the end compare both sides' bytes.
@@ -23,6 +24,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.metrics.models import PullRequest
 from apps.metrics.services import pr_export
@@ -37,8 +39,8 @@ from tests.support.contracts import PairContract
 
 PAIR = "metrics.pr_export"
 UTC = dt.UTC
-CREATED = "2026-11-17T12:00:00+00:00"
-MERGED = "2026-11-18T12:00:00+00:00"
+CREATED = "2026-11-17 12:00:00"
+MERGED = "2026-11-18 12:00:00"
 MB = 1024 * 1024
 
 
@@ -153,13 +155,13 @@ class TestPrExportContract(PairContract):
         assert export_rows(team=team, filters=PRFilters()) == [
             [
                 "Newer merge", "acme/api", "Ada Lovelace", "merged", "12.50", "0.25", "30", "10", "3", "11", "Yes",
-                "copilot, cursor", "ACME-12", "2026-11-18T08:30:00+00:00", "2026-11-19T08:30:00+00:00",
+                "copilot, cursor", "ACME-12", "2026-11-18 08:30:00", "2026-11-19 08:30:00",
                 "https://github.com/acme/api/pull/3",
             ],
             default_row("Older merge", "Ada Lovelace", 1),
             [
                 "Open one", "acme/web", "Ada Lovelace", "open", "", "", "0", "0", "", "", "No", "", "",
-                "2026-11-19T09:00:00+00:00", "", "https://github.com/acme/web/pull/2",
+                "2026-11-19 09:00:00", "", "https://github.com/acme/web/pull/2",
             ],
         ]
 
@@ -255,7 +257,8 @@ class TestPrExportContract(PairContract):
 
     @pytest.mark.django_db
     def test_created_date_bounds_follow_the_team_timezone(self, export_rows):
-        """date_from/date_to are whole days in the team's zone, both inclusive: local 00:00 and 23:59:59 are in.
+        """date_from/date_to are whole days in the team's zone, both inclusive: local 00:00 and 23:59:59 are in,
+        and written as those local times.
 
         Los Angeles is UTC-8 in November, so the bounds are 08:00 UTC on the 16th and 07:59:59 UTC on the 19th.
         """
@@ -279,8 +282,8 @@ class TestPrExportContract(PairContract):
         rows = export_rows(team=team, filters=PRFilters(date_from=dt.date(2026, 11, 16), date_to=dt.date(2026, 11, 18)))
 
         assert [(row[0], row[13]) for row in rows] == [
-            ("last instant", "2026-11-19T07:59:59+00:00"),
-            ("first instant", "2026-11-16T08:00:00+00:00"),
+            ("last instant", "2026-11-18 23:59:59"),
+            ("first instant", "2026-11-16 00:00:00"),
         ]
 
     @pytest.mark.django_db
@@ -297,10 +300,57 @@ class TestPrExportContract(PairContract):
         assert export_rows(team=team, filters=PRFilters()) == [default_row("Mine", "Dana", 1)]
         assert export_rows(team=team, filters=PRFilters(author_id=theirs.id)) == []
 
+    @pytest.mark.django_db
+    def test_times_of_a_team_with_summer_time_are_its_wall_times(self, export_rows):
+        """A team in Europe/Berlin: each timestamp is Berlin's wall time to the second, on either side of both 2026
+        changes (01:00 UTC on March 29 and October 25): the last second of winter time, the first of summer
+        time, and 02:30 on October 25, which happens twice (00:30 and 01:30 UTC)."""
+        team = TeamFactory(timezone="Europe/Berlin")
+        moments = [
+            (dt.datetime(2026, 3, 29, 0, 59, 59, 999_999, tzinfo=UTC), dt.datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+            (dt.datetime(2026, 10, 25, 0, 30, tzinfo=UTC), dt.datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
+            (dt.datetime(2026, 11, 28, 13, 5, 9, 400_000, tzinfo=UTC), None),
+        ]
+        for number, (created, merged) in enumerate(moments, start=1):
+            PullRequestFactory(
+                team=team, author=None, title=f"PR {number}", github_pr_id=number, pr_created_at=created,
+                merged_at=merged, state=PullRequest.State.MERGED if merged else PullRequest.State.OPEN,
+            )
+
+        rows = export_rows(team=team, filters=PRFilters())
+
+        assert [(row[0], row[13], row[14]) for row in rows] == [
+            ("PR 2", "2026-10-25 02:30:00", "2026-10-25 02:30:00"),
+            ("PR 1", "2026-03-29 01:59:59", "2026-03-29 03:00:00"),
+            ("PR 3", "2026-11-28 14:05:09", ""),
+        ]
+
+    @pytest.mark.django_db
+    def test_a_zone_postgresql_reads_as_an_abbreviation_is_still_the_zone(self, export_rows):
+        """"CET" is an IANA zone with summer time and also one of PostgreSQL's abbreviations (a fixed +01:00, which
+        PostgreSQL would pick): the times are the zone's, summer time included, on both sides."""
+        team = TeamFactory(timezone="CET")
+        PullRequestFactory(
+            team=team, author=None, title="Summer", github_pr_id=1, pr_created_at=dt.datetime(2026, 7, 1, 10, 0, tzinfo=UTC),
+            merged_at=dt.datetime(2026, 7, 1, 22, 15, 1, tzinfo=UTC), ai_tools_detected=[1, "x"],
+        )
+        PullRequestFactory(
+            team=team, author=None, title="Winter", github_pr_id=2, pr_created_at=dt.datetime(2026, 1, 1, 10, 0, tzinfo=UTC),
+            merged_at=dt.datetime(2026, 1, 1, 22, 15, 1, tzinfo=UTC),
+        )
+
+        rows = export_rows(team=team, filters=PRFilters())
+
+        assert [(row[0], row[11], row[13], row[14]) for row in rows] == [
+            ("Summer", "1, x", "2026-07-01 12:00:00", "2026-07-02 00:15:01"),
+            ("Winter", "", "2026-01-01 11:00:00", "2026-01-01 23:15:01"),
+        ]
+
     @pytest.mark.parametrize("served", ["legacy", "optimized"])
     @pytest.mark.django_db
     def test_the_csv_stream_is_the_same_whichever_side_serves(self, team, settings, served):
-        """stream_pr_export_csv yields the header line, then the pair's CSV lines, with either side serving."""
+        """stream_pr_export_csv yields the header line (naming the team's zone), then the pair's CSV lines, with
+        either side serving."""
         settings.SHADOW_DEFAULT_RATE = 0
         ada = TeamMemberFactory(team=team, display_name="Ada")
         PullRequestFactory(team=team, author=ada, title='Fix "quotes", commas', github_pr_id=9)
@@ -312,11 +362,36 @@ class TestPrExportContract(PairContract):
 
         assert lines == [
             "Title,Repository,Author,State,Cycle Time (hours),Review Time (hours),Lines Added,Lines Deleted,"
-            "Review Rounds,Comments,AI Assisted,AI Tools,Jira Key,Created At,Merged At,GitHub URL\r\n",
+            "Review Rounds,Comments,AI Assisted,AI Tools,Jira Key,Created At (UTC),Merged At (UTC),GitHub URL\r\n",
             f'"Fix ""quotes"", commas",acme/api,Ada,merged,24.00,4.00,30,10,1,2,No,,,{CREATED},{MERGED},'
             "https://github.com/acme/api/pull/9\r\n",
-            "'=1+1,acme/api,,merged,24.00,4.00,30,10,1,2,No,,,2026-11-16T12:00:00+00:00,2026-11-17T12:00:00+00:00,"
+            "'=1+1,acme/api,,merged,24.00,4.00,30,10,1,2,No,,,2026-11-16 12:00:00,2026-11-17 12:00:00,"
             "https://github.com/acme/api/pull/10\r\n",
+        ]
+
+    @pytest.mark.parametrize("served", ["legacy", "optimized"])
+    @pytest.mark.django_db
+    def test_the_header_names_a_zone_other_than_utc(self, settings, served):
+        """A team in America/New_York: the header's timestamp columns name it, the lines are in its time, and the
+        header adds no query (the team row is already loaded): once the sampling rates are read, the export of a
+        PR without author is the side's one query (besides the savepoint the served side runs in)."""
+        settings.SHADOW_DEFAULT_RATE = 0
+        team = TeamFactory(timezone="America/New_York")
+        PullRequestFactory(team=team, author=None, title="East", github_pr_id=1)
+
+        with force_side(PAIR, served):
+            list(stream_pr_export_csv(team=team, filters=PRFilters()))
+            with CaptureQueriesContext(connection) as captured:
+                lines = list(stream_pr_export_csv(team=team, filters=PRFilters()))
+
+        assert len([query for query in captured if "SAVEPOINT" not in query["sql"]]) == 1
+
+        assert lines == [
+            "Title,Repository,Author,State,Cycle Time (hours),Review Time (hours),Lines Added,Lines Deleted,"
+            "Review Rounds,Comments,AI Assisted,AI Tools,Jira Key,Created At (America/New_York),"
+            "Merged At (America/New_York),GitHub URL\r\n",
+            "East,acme/api,,merged,24.00,4.00,30,10,1,2,No,,,2026-11-17 07:00:00,2026-11-18 07:00:00,"
+            "https://github.com/acme/api/pull/1\r\n",
         ]
 
     # --- streaming at scale --------------------------------------------------------------------
@@ -438,12 +513,40 @@ def test_both_sides_write_the_same_bytes_for_every_tricky_value(tricky_team):
     assert len(lines) == len(TRICKY_TEXTS) + 8 + 1
     rows = {cells[0]: cells for cells in map(cells_of, lines)}
     assert [rows[f"moment {index}"][13] for index in range(8)] == [
-        "2026-11-17T12:00:00+00:00", "2026-11-17T12:00:00.000001+00:00", "2026-11-17T12:00:00.500000+00:00",
-        "2026-11-17T12:00:59.999999+00:00", "0001-01-01T00:00:00+00:00", "0999-12-31T23:59:59+00:00",
-        "9999-12-31T23:59:59.999999+00:00", "2026-03-29T00:30:00.123000+00:00",
+        "2026-11-17 12:00:00", "2026-11-17 12:00:00", "2026-11-17 12:00:00", "2026-11-17 12:00:59",
+        "0001-01-01 00:00:00", "0999-12-31 23:59:59", "9999-12-31 23:59:59", "2026-03-29 00:30:00",
     ]
     assert [rows[f"moment {index}"][4] for index in range(3)] == ["'-3.50", "'-0.01", "0.00"]
     assert rows["not a number"][4] == "NaN"
+
+
+# Zones with summer time (both hemispheres, a 30-minute one), the largest offsets either way, local mean times
+# with seconds before their history, a fixed offset, and names PostgreSQL also reads as abbreviations.
+ZONES = [
+    "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Kiritimati",
+    "Pacific/Pago_Pago", "America/St_Johns", "Etc/GMT-14", "CET", "EST", "UTC", "GMT",
+]
+# The local times of the tricky team's eight moments (tricky_team) in Berlin: the year-1 and year-9999 instants in
+# local mean time and in year 10000, the spring change's 00:30 UTC still in winter time.
+BERLIN_MOMENTS = [
+    "2026-11-17 13:00:00", "2026-11-17 13:00:00", "2026-11-17 13:00:00", "2026-11-17 13:00:59",
+    "0001-01-01 00:53:28", "1000-01-01 00:53:27", "10000-01-01 00:59:59", "2026-03-29 01:30:00",
+]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.django_db
+def test_both_sides_write_the_same_bytes_in_every_kind_of_zone(tricky_team, zone):
+    """The tricky team in zones of every kind: the same bytes on both sides, timestamps at the ends of the
+    datetime range (local years 0 and 10000 included) and at Berlin's summer time change among them."""
+    tricky_team.timezone = zone
+    tricky_team.save()
+
+    lines = same_lines_on_both_sides(tricky_team)
+
+    rows = {cells[0]: cells for cells in map(cells_of, lines)}
+    if zone == "Europe/Berlin":
+        assert [rows[f"moment {index}"][13] for index in range(8)] == BERLIN_MOMENTS
 
 
 @pytest.mark.django_db
@@ -463,8 +566,8 @@ def test_tricky_lines_spelled_out(team):
 
     assert same_lines_on_both_sides(team) == [
         '"\'=a,b","acme/a""b","\'-Mallory, Jr.",merged,\'-3.50,,0,\'-7,,3,Yes,"\'+tool, x",\'@J,'
-        '2026-11-17T12:00:00.000001+00:00,2026-11-18T12:00:00+00:00,"https://github.com/acme/a""b/pull/5"\r\n',
-        '"line\nbreak",acme/api,,open,,0.00,30,10,0,,No,,,2026-11-17T12:00:00.500000+00:00,,'
+        '2026-11-17 12:00:00,2026-11-18 12:00:00,"https://github.com/acme/a""b/pull/5"\r\n',
+        '"line\nbreak",acme/api,,open,,0.00,30,10,0,,No,,,2026-11-17 12:00:00,,'
         "https://github.com/acme/api/pull/6\r\n",
     ]
 

@@ -42,6 +42,16 @@ FORMULA_ESCAPE = "'"
 LIST_SEPARATOR = ", "
 # The position of the AI Tools cell in a row.
 TOOLS_COLUMN = EXPORT_HEADER.index("AI Tools")
+# The timestamp columns: written in the team's zone, which their header names.
+TIMESTAMP_COLUMNS = (EXPORT_HEADER.index("Created At"), EXPORT_HEADER.index("Merged At"))
+# 400 Gregorian years: the calendar, its weekdays and a zone's rules (its first offset before the tz database's
+# history, its yearly rule after it) repeat after that many days.
+GREGORIAN_CYCLE = dt.timedelta(days=146_097)
+
+
+def export_header(*, zone_name: str) -> list[str]:
+    """The header row: EXPORT_HEADER with the timestamp columns naming the zone their times are in."""
+    return [f"{name} ({zone_name})" if index in TIMESTAMP_COLUMNS else name for index, name in enumerate(EXPORT_HEADER)]
 
 
 def neutralise_formula(cell: str) -> str:
@@ -49,8 +59,25 @@ def neutralise_formula(cell: str) -> str:
     return FORMULA_ESCAPE + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
+def format_timestamp(value: dt.datetime | None, *, zone: dt.tzinfo) -> str:
+    """None -> ""; else the wall time in `zone` to the second, "YYYY-MM-DD HH:MM:SS" (no microseconds, no offset).
+
+    An instant in the first or last year can be in year 0 or 10000 locally, which datetime cannot hold: it is
+    converted 400 years away (same calendar and zone rules) and its year put back, "0000" or "10000".
+    """
+    if value is None:
+        return ""
+    utc = value.astimezone(dt.UTC)
+    cycles = 1 if utc.year == dt.MAXYEAR else -1 if utc.year == dt.MINYEAR else 0
+    local = (utc - cycles * GREGORIAN_CYCLE).astimezone(zone)
+    return (
+        f"{local.year + 400 * cycles:04d}-{local.month:02d}-{local.day:02d} "
+        f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+    )
+
+
 def format_cell(value: Any) -> str:
-    """None -> "", booleans Yes/No, Decimals with two places, datetimes ISO 8601 in UTC, lists comma-joined."""
+    """None -> "", booleans Yes/No, Decimals with two places, lists comma-joined; timestamps are format_timestamp's."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -58,7 +85,7 @@ def format_cell(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
+        raise TypeError("A timestamp cell is written in the team's zone: format_timestamp")
     if isinstance(value, (list, tuple)):
         return LIST_SEPARATOR.join(str(item) for item in value)
     return str(value)
@@ -69,13 +96,13 @@ def tools_value(ai_tools_detected: Any) -> Any:
     return ai_tools_detected or []
 
 
-def format_export_row(*, pr: PullRequest, author_name: str | None) -> list[str]:
-    """One CSV row (the EXPORT_HEADER columns) for a PR; author_name None for a PR without author.
+def format_export_row(*, pr: PullRequest, author_name: str | None, zone: dt.tzinfo) -> list[str]:
+    """One CSV row (the EXPORT_HEADER columns) for a PR; author_name None for a PR without author; times in `zone`.
 
     Every cell goes through formula neutralisation, so user-controlled text such
     as a title "=HYPERLINK(...)" is written as "'=HYPERLINK(...)".
     """
-    values = [
+    values: list[Any] = [
         pr.title,
         pr.github_repo,
         author_name,
@@ -89,8 +116,8 @@ def format_export_row(*, pr: PullRequest, author_name: str | None) -> list[str]:
         pr.is_ai_assisted,
         tools_value(pr.ai_tools_detected),
         pr.jira_key,
-        pr.pr_created_at,
-        pr.merged_at,
+        format_timestamp(pr.pr_created_at, zone=zone),
+        format_timestamp(pr.merged_at, zone=zone),
         pr.github_url,
     ]
     return [neutralise_formula(format_cell(value)) for value in values]

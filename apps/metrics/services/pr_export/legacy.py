@@ -18,9 +18,10 @@ def iter_pr_export_rows(*, team: Team, filters: PRFilters) -> Iterator[str]:
     """Yield the CSV line of each PR of filter_pull_requests (all of them, same order), without the header.
 
     A line is what Python's csv.writer writes for format_export_row's cells,
-    CRLF included. A PR without author gets an empty Author cell.
+    CRLF included, times in the team's zone. A PR without author gets an empty Author cell.
     """
     write_line = csv_line_writer()
+    zone = team.tzinfo
     for pr in filter_pull_requests(team=team, filters=filters):
         author = pr.author
-        yield write_line(format_export_row(pr=pr, author_name=author.display_name if author else None))
+        yield write_line(format_export_row(pr=pr, author_name=author.display_name if author else None, zone=zone))

@@ -18,8 +18,9 @@ The SQL writes exactly what legacy writes (formatting.py's `format_cell`,
 `neutralise_formula` and Python's csv.writer):
 - None is an empty cell; booleans Yes/No; numbers as Python prints them (the
   two Decimal columns are numeric(10, 2), so their text has two places, and
-  NaN is "NaN"); datetimes as `isoformat()` in UTC, microseconds only when not
-  zero; AI Tools, a JSON array of strings, joined with ", ";
+  NaN is "NaN"); timestamps as the wall time in the team's zone to the second
+  (`AT TIME ZONE`, then to_char), year 0 written "0000"; AI Tools, a JSON array
+  of strings, joined with ", ";
 - a cell starting with =, +, -, @, tab or CR gets a leading quote, numbers
   included (a number's text starts with "-" exactly when it is negative);
 - QUOTE_MINIMAL quoting: a cell holding a comma, a double quote, CR or LF is
@@ -30,8 +31,15 @@ the values as they are, and the others to the cell-by-cell line (text_cell).
 An AI Tools array of strings that jsonb writes without escapes is joined from
 its jsonb text. Any other AI Tools value (escaped strings, numbers, objects,
 a bare string, ...) is left to Python: the statement also returns the value's
-JSON text for that row only, and `with_tools_cell` puts format_cell's cell into
+JSON text for that row only, and `with_python_cells` puts format_cell's cell into
 the line. Every other row is one string from PostgreSQL, as it is.
+
+The zone is given to PostgreSQL by name. PostgreSQL reads a name that is also
+one of its time zone abbreviations (CET, EET, MET, WET, EST, ... as the server's
+timezone_abbreviations list them) as that abbreviation's fixed offset, not as the
+zone: for such a zone the statement returns the rows' timestamps instead, and
+Python writes those two cells (format_timestamp). "UTC" and the other names of
+UTC are given as their Etc/ names, which no abbreviation shadows.
 
 Why a server-side cursor and not COPY … TO STDOUT: a sampled stream pair runs
 both sides on the same connection in lockstep, one row each in turn, and
@@ -48,13 +56,15 @@ not the transfer.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.db import connections
-from django.db.models import F, OrderBy, QuerySet, TextField
+from django.db.models import BooleanField, F, OrderBy, QuerySet, TextField, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from apps.metrics.models import PullRequest
@@ -62,9 +72,11 @@ from apps.metrics.services.pr_export.formatting import (
     FORMULA_ESCAPE,
     FORMULA_PREFIXES,
     LIST_SEPARATOR,
+    TIMESTAMP_COLUMNS,
     TOOLS_COLUMN,
     csv_line_writer,
     format_cell,
+    format_timestamp,
     neutralise_formula,
     tools_value,
 )
@@ -141,13 +153,23 @@ def boolean_cell(value: str) -> str:
     return f"CASE WHEN {value} THEN {sql_text(format_cell(True))} WHEN NOT {value} THEN {sql_text(format_cell(False))} ELSE '' END"
 
 
-def datetime_cell(value: str) -> str:
-    """SQL for isoformat() in UTC: to_char writes six digits of microseconds, isoformat() none when they are zero.
+# Local times of instants from this one on are in year 1 or later whatever the zone (offsets stay under a day).
+SAFE_YEARS_FROM = "timestamptz '0001-01-02 00:00:00+00'"
 
-    Digits, "-", ":", "T", "." and "+" need no quoting and no neutralising (a year starts the text).
+
+def datetime_cell(value: str, *, zone: str, misread: str) -> str:
+    """SQL for format_timestamp: the wall time in `zone` to the second (to_char drops the fraction, as Python does).
+
+    Empty for NULL, and when `misread` (the zone is left to Python). Before year 1 PostgreSQL's year is 1 BC,
+    which format_timestamp writes "0000". Digits, "-", ":" and " " need no quoting and no neutralising.
     """
-    iso = f"to_char({value} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-    return f"CASE WHEN {value} IS NULL THEN '' ELSE replace({iso}, '.000000', '') || '+00:00' END"
+    local = f"({value} AT TIME ZONE {zone})"
+    return (
+        f"CASE WHEN {value} IS NULL OR {misread} THEN '' "
+        f"WHEN {value} >= {SAFE_YEARS_FROM} OR {local} >= timestamp '0001-01-01' "
+        f"THEN to_char({local}, 'YYYY-MM-DD HH24:MI:SS') "
+        f"ELSE '0000' || to_char({local}, '-MM-DD HH24:MI:SS') END"
+    )
 
 
 # The text of a JSON array of strings none of which jsonb writes with an escape (a backslash): no quote, no
@@ -205,6 +227,17 @@ VALUES: dict[str, Any] = {
     "number": F("github_pr_id"),
 }
 ALIAS = "export_"
+# Names of UTC that are also PostgreSQL abbreviations, given to it as their Etc/ names (the same zone).
+UTC_NAMES = frozenset({"UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "Universal", "Zulu"})
+# Whether PostgreSQL reads the zone name (the parameter) as one of its abbreviations: one lookup per statement.
+MISREAD_SQL = "EXISTS (SELECT 1 FROM pg_timezone_abbrevs WHERE lower(abbrev) = lower(%s))"
+
+
+def database_zone_name(zone_name: str) -> str:
+    """The name the statement gives PostgreSQL for the team's zone."""
+    return f"Etc/{zone_name}" if zone_name in UTC_NAMES else zone_name
+
+
 # The values written into text cells (the repository into the URL too): what plain_row tests.
 TEXT_VALUES = ("title", "repo", "author", "state", "jira")
 
@@ -242,8 +275,8 @@ def line_sql(value: Mapping[str, str], *, plain: bool) -> str:
         boolean_cell(value["ai"]),
         tools_cell(value["tools"]),
         text("jira"),
-        datetime_cell(value["created"]),
-        datetime_cell(value["merged"]),
+        datetime_cell(value["created"], zone=value["zone"], misread=value["misread"]),
+        datetime_cell(value["merged"], zone=value["zone"], misread=value["misread"]),
         f"{start} || {value['repo']} || {middle} || {value['number']}::text" if plain else url_cell(value["repo"], value["number"]),
     ]
     return f" || {DELIMITER} || ".join(f"({cell})" for cell in cells) + f" || {LINE_END}"
@@ -264,25 +297,38 @@ def ordering(prs: QuerySet[PullRequest]) -> list[tuple[str, str]]:
 
 
 def export_statement(*, team: Team, filters: PRFilters) -> tuple[str, tuple[Any, ...]]:
-    """The export's one statement and its parameters: (line, tools JSON or NULL) per PR, in the PR list's order."""
+    """The export's one statement and its parameters, in the PR list's order: per PR its line, its tools JSON
+    or NULL, whether the zone is left to Python, and then (else NULL) the created and merged timestamps."""
     prs = filter_pull_requests(team=team, filters=filters)
     order = ordering(prs)
-    selected = {ALIAS + name: value for name, value in VALUES.items()}
+    zone_name = database_zone_name(team.timezone)
+    zone_values = {
+        "zone": Value(zone_name, output_field=TextField()),
+        "misread": RawSQL(MISREAD_SQL, (zone_name,), output_field=BooleanField()),
+    }
+    selected = {ALIAS + name: value for name, value in (VALUES | zone_values).items()}
     selected |= {f"{ALIAS}order_{index}": F(field) for index, (field, _direction) in enumerate(order)}
     inner, params = prs.values(**selected).query.sql_with_params()
-    value = {name: f"pr.{ALIAS}{name}" for name in VALUES}
+    value = {name: f"pr.{ALIAS}{name}" for name in VALUES | zone_values}
     line = f"CASE WHEN {plain_row(value)} THEN {line_sql(value, plain=True)} ELSE {line_sql(value, plain=False)} END"
+    times = ", ".join(f"CASE WHEN {value['misread']} THEN {value[name]} END" for name in ("created", "merged"))
     order_by = ", ".join(f"pr.{ALIAS}order_{index} {direction}" for index, (_field, direction) in enumerate(order))
-    return f"SELECT {line} AS line, {tools_left_to_python(value['tools'])} AS tools FROM ({inner}) AS pr ORDER BY {order_by}", params
+    columns = f"{line} AS line, {tools_left_to_python(value['tools'])} AS tools, {value['misread']} AS misread, {times}"
+    return f"SELECT {columns} FROM ({inner}) AS pr ORDER BY {order_by}", params
 
 
-def with_tools_cell(line: str, tools_json: str) -> str:
-    """The line with its (empty) AI Tools cell replaced by format_cell's, for a value the SQL does not format.
+def with_python_cells(line: str, *, tools_json: str | None, times: tuple[Any, Any] | None, zone: dt.tzinfo) -> str:
+    """The line with the cells its SQL left empty written by formatting.py: AI Tools for a value the SQL does
+    not format (tools_json), the timestamps for a zone PostgreSQL does not read by name (times).
 
     The line is read back into cells and written again, so the other cells keep exactly their text.
     """
     cells = next(csv.reader(io.StringIO(line, newline=""), DIALECT))
-    cells[TOOLS_COLUMN] = neutralise_formula(format_cell(tools_value(json.loads(tools_json))))
+    if tools_json is not None:
+        cells[TOOLS_COLUMN] = neutralise_formula(format_cell(tools_value(json.loads(tools_json))))
+    if times is not None:
+        for column, moment in zip(TIMESTAMP_COLUMNS, times, strict=True):
+            cells[column] = format_timestamp(moment, zone=zone)
     return csv_line_writer()(cells)
 
 
@@ -292,11 +338,16 @@ def iter_pr_export_rows(*, team: Team, filters: PRFilters) -> Iterator[str]:
     The same bytes as legacy's lines. One query whatever the number of PRs.
     """
     sql, params = export_statement(team=team, filters=filters)
+    zone = team.tzinfo
     database = connections[PullRequest.objects.db]
     # As QuerySet.iterator() decides: a server-side cursor unless the settings turn them off (e.g. behind pgbouncer).
     server_side = database.features.can_use_chunked_reads and not database.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
     with database.chunked_cursor() if server_side else database.cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK_SIZE):
-            for line, tools_json in rows:
-                yield line if tools_json is None else with_tools_cell(line, tools_json)
+            for line, tools_json, misread, created, merged in rows:
+                if tools_json is None and not misread:
+                    yield line
+                else:
+                    times = (created, merged) if misread else None
+                    yield with_python_cells(line, tools_json=tools_json, times=times, zone=zone)
