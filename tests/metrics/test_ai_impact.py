@@ -402,6 +402,8 @@ def python_figures(team: Team, start: dt.date, end: dt.date) -> dict[str, dict]:
     for pr in PullRequest.objects.filter(team=team):
         if pr.state != PullRequest.State.MERGED or pr.merged_at is None or not low <= pr.merged_at < high:
             continue
+        if pr.author is not None and pr.author.is_bot:
+            continue
         survey = answers.get(pr.pk)
         answer = None if survey is None else survey.author_ai_assisted
         groups[{True: "survey_ai", False: "survey_not", None: "survey_none"}[answer]].append(pr)
@@ -469,3 +471,17 @@ def test_generated_teams_match_a_plain_python_computation(case):
         result = impact(built.team, span.start, span.end)
         assert sql_figures(result) == python_figures(built.team, span.start, span.end)
         assert result.prs == result.by_copilot.ai.prs + result.by_copilot.other.prs
+
+
+def test_prs_by_bots_are_left_out_of_both_groupings(team):
+    """A bot's merged PRs count in the team's figures but not here: it neither answers surveys nor uses Copilot."""
+    bot = TeamMemberFactory(team=team, github_username="dependabot[bot]", display_name="dependabot")
+    human = TeamMemberFactory(team=team)
+    PRSurveyFactory(pull_request=merged_pr(team, human), author_ai_assisted=False)
+    for _ in range(3):
+        merged_pr(team, bot)
+
+    impact = get_ai_impact(team=team, start_date=START, end_date=END)
+
+    assert (impact.prs, impact.by_survey.other.prs, impact.by_survey.apart.prs) == (1, 1, 0)
+    assert (impact.by_copilot.ai.prs, impact.by_copilot.other.prs) == (0, 1)

@@ -81,7 +81,7 @@ class Grouping:
 class AIImpact:
     start_date: dt.date
     end_date: dt.date
-    prs: int  # every PR merged in the range
+    prs: int  # every PR merged in the range, bots' left out
     by_survey: Grouping
     by_copilot: Grouping
 
@@ -137,6 +137,8 @@ def _per_pr_sql(team: Team, start_date: dt.date, end_date: dt.date) -> tuple[str
     )
     prs = (
         PullRequest.objects.filter(team=team, state=PullRequest.State.MERGED, merged_at__gte=start, merged_at__lt=end)
+        # Bots neither answer surveys nor use Copilot: their PRs would only swell the "other" groups.
+        .exclude(author__is_bot=True)
         .annotate(
             created_day=TruncDate("pr_created_at", tzinfo=zone),
             merged_day=TruncDate("merged_at", tzinfo=zone),
